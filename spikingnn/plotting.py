@@ -1,0 +1,37 @@
+"""Plotting: functions that take arrays and return matplotlib figures.
+
+Scripts, notebooks and tests share these functions. Each draws into ``ax`` when one is given (and returns
+its figure), or makes a new figure. Nothing here simulates: data flows in as arrays.
+
+The two helpers at the top are for the standalone scripts in ``visualizations/``: every script accepts
+``--out DIR`` and ``--show``, renders headless (Agg) unless ``--show`` asks for a window, and saves PNG files.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import matplotlib
+
+
+def script_parser(description: str, default_out: str = "figures") -> argparse.ArgumentParser:
+    """Argument parser with the options every visualization script shares (``--out``, ``--show``)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", default=default_out, help=f"folder for the PNG/GIF files (default: {default_out})")
+    parser.add_argument("--show", action="store_true", help="also open the figures in a window")
+    return parser
+
+
+def use_backend(show: bool) -> None:
+    """Render headless with Agg unless a window was asked for; call before the first figure is made."""
+    if not show:
+        matplotlib.use("Agg", force=True)
+
+
+def save_figure(fig, out_dir, name: str) -> Path:
+    """Save ``fig`` as ``out_dir/name`` (PNG unless ``name`` says otherwise) and return the path."""
+    path = Path(out_dir) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=fig.dpi, bbox_inches="tight")
+    print(f"wrote {path}")
+    return path
