@@ -1,0 +1,249 @@
+"""One neuron at a time: the leaky integrate-and-fire neuron and its adaptive-threshold cousin.
+
+This is the textbook layer: plain Python, one scalar state per neuron, each equation written once below
+next to the lines that implement it. Populations (``groups.py``) apply exactly the same update to arrays.
+
+Units: time in ms, rates in Hz, voltage dimensionless (rest 0, threshold 1 by default; mV works unchanged).
+
+The leaky integrate-and-fire neuron (Gerstner et al., *Neuronal Dynamics*, 2014, ch. 1.3)
+------------------------------------------------------------------------------------------
+Below threshold the membrane is an RC circuit driven by the input current I::
+
+    tau_mem dv/dt = -(v - v_rest) + R I                         (1)
+
+and when v reaches ``v_threshold`` the neuron emits a spike and v is reset. For a current held constant,
+(1) relaxes exponentially towards the steady state v_inf = v_rest + R I::
+
+    v(t) = v_inf + (v(0) - v_inf) exp(-t / tau_mem)             (2)   -> lif_membrane_closed_form
+
+so the neuron fires only if v_inf > v_threshold (the *rheobase* current is (v_threshold - v_rest) / R).
+Starting from v_reset, v then reaches threshold after t* = tau_mem ln((v_inf - v_reset) / (v_inf - v_threshold));
+adding the absolute refractory period t_ref gives the f-I curve::
+
+    rate(I) = 1 / (t_ref + tau_mem ln((R I + v_rest - v_reset) / (R I + v_rest - v_threshold)))    (3)
+
+(zero at and below rheobase, never above 1 / t_ref)                  -> lif_rate
+
+The discrete update (one step of length dt, input held constant over the step)
+------------------------------------------------------------------------------
+Evaluating (2) over one step gives the *exact* update, with the decay factor beta = exp(-dt / tau_mem)::
+
+    v <- v_inf + (v - v_inf) * beta                             (integrator='exact', the default)
+
+Forward Euler instead takes the slope at the start of the step; it is first-order accurate and is here
+to show the difference (it overshoots for dt > tau_mem)::
+
+    v <- v + (dt / tau_mem) * (v_inf - v)                       (integrator='euler')
+
+Then ``v >= threshold`` is a spike, followed by the reset, either to ``v_reset`` (``reset='zero'``) or by
+subtracting the distance from threshold to reset (``reset='subtract'``: v <- v - (threshold - v_reset),
+which keeps the overshoot). For the next ``round(refractory / dt)`` steps v is held at ``v_reset`` and
+cannot spike. The order of these operations is fixed (the populations in ``groups.py`` reproduce it bit for
+bit); see ``FirstOrderLIF.step``.
+
+Example (a constant current of 1.5 for 100 ms; the spikes come every 13.0 ms, the analytic period is 12.986 ms)::
+
+    >>> neuron = FirstOrderLIF(tau_mem=10.0, refractory=2.0)
+    >>> v_trace, spike_steps = neuron.simulate(np.full(1000, 1.5))
+    >>> spike_steps[:3]
+    array([109, 239, 369])
+    >>> round(1000.0 / float(lif_rate(1.5, tau_mem=10.0, refractory=2.0)), 3)
+    12.986
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ._validation import check_choice, check_finite, check_positive
+from .params import INTEGRATORS, ALIFParams, LIFParams
+
+
+def lif_membrane_closed_form(t, v0, current, **params):
+    """Sub-threshold membrane potential (2): v(t) = v_inf + (v0 - v_inf) exp(-t / tau_mem), v_inf = v_rest + R I.
+
+    The solution of (1) for a constant ``current`` starting from ``v0`` at t = 0, ignoring threshold and reset.
+    ``t`` (ms) may be an array; ``params`` are ``LIFParams`` fields (tau_mem, v_rest, resistance, ...).
+    """
+    p = LIFParams(**params)
+    v_inf = p.v_rest + p.resistance * check_finite("current", current)
+    return v_inf + (v0 - v_inf) * np.exp(-np.asarray(t, dtype=float) / p.tau_mem)
+
+
+def lif_rate(current, **params):
+    """Analytic f-I curve (3) of the LIF neuron in Hz; ``current`` may be an array.
+
+    rate = 1000 / (t_ref + t*) with t* = tau_mem ln(1 + (v_threshold - v_reset) / (v_inf - v_threshold)) ms, the
+    time to climb from v_reset to v_threshold (the logarithm of (3), computed as logaddexp(0, ln(gap / drive))
+    with gap = v_threshold - v_reset, drive = v_inf - v_threshold, so that it stays accurate both for large
+    currents and just above rheobase); 0 where v_inf = v_rest + R I does not exceed v_threshold.
+    ``params`` are ``LIFParams`` fields (tau_mem, v_rest, v_reset, v_threshold, resistance, refractory).
+
+    This is the continuous-time rate. A simulation with step dt rounds each climb up to whole steps, so its
+    rate r_sim satisfies rate * P / (P + dt) <= r_sim <= rate, P = 1000 / rate (when refractory is a multiple
+    of dt; see tests/test_neurons.py).
+    """
+    p = LIFParams(**params)
+    drive = p.v_rest + p.resistance * check_finite("current", current) - p.v_threshold   # v_inf - v_threshold
+    above = drive > 0
+    log_ratio = np.log(p.v_threshold - p.v_reset) - np.log(np.where(above, drive, 1.0))
+    time_to_threshold = p.tau_mem * np.logaddexp(0.0, log_ratio)                 # tau_mem ln(1 + gap / drive)
+    return np.where(above, 1000.0 / (p.refractory + time_to_threshold), 0.0)
+
+
+def _scalar_params(params):
+    """Check that every numeric field of a parameter record is a scalar; return a copy holding Python floats.
+
+    Floats keep the arithmetic in float64 whatever numeric type was passed (a NumPy float32 would not).
+    """
+    fields = {}
+    for field in dataclasses.fields(params):
+        value = getattr(params, field.name)
+        if isinstance(value, str):
+            continue
+        if np.ndim(value) != 0:
+            raise ValueError(
+                f"{field.name} must be a scalar for a single neuron (use groups.py for per-neuron arrays); "
+                f"got shape {np.shape(value)}"
+            )
+        fields[field.name] = float(value)
+    return dataclasses.replace(params, **fields)
+
+
+class FirstOrderLIF:
+    """Leaky integrate-and-fire neuron: tau_mem dv/dt = -(v - v_rest) + R I, spike and reset at v_threshold.
+
+    Keyword parameters: the ``LIFParams`` fields ``tau_mem`` (ms, default 20), ``v_rest`` (0), ``v_reset`` (0),
+    ``v_threshold`` (1), ``resistance`` (1), ``refractory`` (ms, 0) and ``reset`` ('zero' | 'subtract'), plus
+    ``dt`` (ms, default 0.1) and ``integrator`` ('exact' | 'euler'). Invalid values raise ``ValueError``.
+
+    State: ``v`` (membrane potential, starts at v_rest) and ``refractory_left`` (steps still clamped).
+    Derived constants: ``beta = exp(-dt / tau_mem)`` and ``refractory_steps = round(refractory / dt)``.
+    """
+
+    params_class = LIFParams
+
+    def __init__(self, *, dt: float = 0.1, integrator: str = "exact", **params):
+        self.params = _scalar_params(self.params_class(**params))   # the record validates its fields
+        self.dt = float(check_positive("dt", dt, "ms"))
+        self.integrator = check_choice("integrator", integrator, INTEGRATORS)
+        self.beta = float(np.exp(-self.dt / self.params.tau_mem))
+        self.refractory_steps = int(round(self.params.refractory / self.dt))
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        """Back to rest: v = v_rest, not refractory."""
+        self.v = self.params.v_rest
+        self.refractory_left = 0
+
+    @property
+    def threshold(self) -> float:
+        """The firing threshold; constant here, adaptive in ``ALIF``."""
+        return self.params.v_threshold
+
+    def step(self, current: float) -> bool:
+        """Advance one step of dt with ``current`` held constant over it; return whether the neuron spiked."""
+        current = check_finite("current", current)
+        if current.ndim != 0:
+            raise ValueError(f"current must be a scalar for a single neuron; got shape {current.shape}")
+        return self._step(float(current))
+
+    def _step(self, current: float) -> bool:
+        """The update, in this order: adaptation decays (ALIF); a refractory neuron stays clamped at v_reset;
+        otherwise v moves towards v_inf, and reaching the threshold means spike, reset, adaptation jump (ALIF)
+        and the start of the refractory period. (The adaptation does not depend on v, so decaying it first
+        or after the membrane update gives the same numbers.)"""
+        p = self.params
+        self._decay_adaptation()
+        if self.refractory_left > 0:                                  # absolute refractory period:
+            self.refractory_left -= 1                                 # v clamped, no spike
+            self.v = p.v_reset
+            return False
+        v_inf = p.v_rest + p.resistance * current
+        if self.integrator == "exact":
+            self.v = v_inf + (self.v - v_inf) * self.beta             # exact for constant input over the step
+        else:
+            self.v = self.v + (self.dt / p.tau_mem) * (v_inf - self.v)   # forward Euler
+        threshold = self.threshold
+        spiked = self.v >= threshold
+        if spiked:
+            if p.reset == "zero":
+                self.v = p.v_reset
+            else:
+                self.v = self.v - (threshold - p.v_reset)             # keeps the overshoot above threshold
+            self._jump_adaptation()
+            self.refractory_left = self.refractory_steps
+        return spiked
+
+    def _decay_adaptation(self) -> None:
+        """Hook for ``ALIF``: the plain LIF has no adaptation."""
+
+    def _jump_adaptation(self) -> None:
+        """Hook for ``ALIF``: the plain LIF has no adaptation."""
+
+    def simulate(self, currents) -> tuple[np.ndarray, np.ndarray]:
+        """Run ``step`` over a (T,) array of currents, continuing from the present state.
+
+        Returns ``v_trace`` (T,), the membrane potential after each step (after any reset), and ``spike_steps``,
+        the int array of the indices of the steps in which the neuron spiked.
+        """
+        currents = check_finite("currents", currents)
+        if currents.ndim != 1:
+            raise ValueError(f"currents must be a 1-D array (T,); got shape {currents.shape}")
+        v_trace = np.empty(currents.shape[0])
+        spiked = np.zeros(currents.shape[0], dtype=bool)
+        for t, current in enumerate(currents.tolist()):
+            spiked[t] = self._step(current)
+            v_trace[t] = self.v
+        return v_trace, np.flatnonzero(spiked)
+
+
+class ALIF(FirstOrderLIF):
+    """LIF with an adaptive threshold: threshold = v_threshold + beta_adapt * a  (Bellec et al. 2018).
+
+    The adaptation variable a decays with ``tau_adapt`` and jumps by 1 at every spike::
+
+        tau_adapt da/dt = -a + tau_adapt * sum_f delta(t - t_f)
+
+    so between spikes a(t) = sum over past spikes of exp(-(t - t_f) / tau_adapt): each spike raises the
+    threshold by ``beta_adapt``, and the raise fades with ``tau_adapt``. Under a constant input the neuron
+    therefore fires ever more slowly (spike-frequency adaptation). Exact discrete update, rho = exp(-dt / tau_adapt)::
+
+        a <- rho * a            every step (refractory or not), before the threshold is computed
+        a <- a + 1              after a spike (and its reset, which uses the threshold before the jump)
+
+    The rest of the step is ``FirstOrderLIF.step``. With ``beta_adapt = 0`` it is exactly the plain LIF.
+
+    Bellec et al. 2018 (LSNN, "Long short-term memory and learning-to-learn in networks of spiking neurons")
+    write the normalised form a_B <- rho a_B + (1 - rho) z, threshold = v_threshold + beta_B a_B. It is the same
+    model with a_B = (1 - rho) a and beta_B = beta_adapt / (1 - rho), so that beta_B a_B = beta_adapt a.
+    (Their spike z enters a_B one step later without decaying first; ours is the exact sample of the ODE, the
+    difference being a factor rho = 1 - O(dt / tau_adapt) on the jump.) Our a, unlike a_B, keeps its meaning
+    when dt changes: a jump of 1 per spike, whatever dt.
+
+    Extra keyword parameters: ``tau_adapt`` (ms, default 200) and ``beta_adapt`` (>= 0, default 0.2).
+    Extra state: ``a`` (starts at 0); ``threshold`` is the current adaptive threshold.
+    """
+
+    params_class = ALIFParams
+
+    def __init__(self, *, dt: float = 0.1, integrator: str = "exact", **params):
+        super().__init__(dt=dt, integrator=integrator, **params)
+        self.rho = float(np.exp(-self.dt / self.params.tau_adapt))
+
+    def reset_state(self) -> None:
+        """Back to rest: v = v_rest, a = 0, not refractory."""
+        super().reset_state()
+        self.a = 0.0
+
+    @property
+    def threshold(self) -> float:
+        """The adaptive threshold v_threshold + beta_adapt * a."""
+        return self.params.v_threshold + self.params.beta_adapt * self.a
+
+    def _decay_adaptation(self) -> None:
+        self.a = self.rho * self.a
+
+    def _jump_adaptation(self) -> None:
+        self.a = self.a + 1.0
