@@ -3,7 +3,12 @@
 Scripts, notebooks and tests share these functions. Each draws into ``ax`` when one is given (and returns
 its figure), or makes a new figure. Nothing here simulates: data flows in as arrays.
 
-The two helpers at the top are for the standalone scripts in ``visualizations/``: every script accepts
+The functions live in the small ``spikingnn.viz`` package (``activity``: rasters, membrane traces, rates,
+output counts; ``learning``: weights, receptive fields, training curves, confusion matrix; ``classifier``:
+a classifier's output neurons at work, accuracy against energy) and are imported here, so
+``from spikingnn.plotting import plot_raster`` works.
+
+The three helpers below are for the standalone scripts in ``visualizations/``: every script accepts
 ``--out DIR`` and ``--show``, renders headless (Agg) unless ``--show`` asks for a window, and saves PNG files.
 """
 from __future__ import annotations
@@ -12,6 +17,11 @@ import argparse
 from pathlib import Path
 
 import matplotlib
+
+from spikingnn.viz import (SpikeVisualizer, plot_accuracy_vs_energy, plot_confusion_matrix,  # noqa: F401
+                           plot_membrane, plot_output_activity, plot_output_counts, plot_population_rate,
+                           plot_raster, plot_raster_events, plot_receptive_fields, plot_training_curves,
+                           plot_weight_histograms, smoothed_rate)
 
 
 def script_parser(description: str, default_out: str = "figures") -> argparse.ArgumentParser:
