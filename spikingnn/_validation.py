@@ -15,7 +15,8 @@ def _describe(value) -> str:
     arr = np.asarray(value)
     if arr.ndim == 0:
         return repr(value)
-    return f"an array of shape {arr.shape} (min {np.nanmin(arr) if arr.size else 'n/a'})"
+    finite = arr[np.isfinite(arr)] if arr.dtype.kind in "fc" else arr.ravel()
+    return f"an array of shape {arr.shape} (min {finite.min() if finite.size else 'n/a'})"
 
 
 def check_finite(name: str, value) -> np.ndarray:
