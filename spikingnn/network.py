@@ -34,8 +34,9 @@ Memory grows with neurons and synapses, not with the simulated time (monitors as
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
-from tqdm.auto import tqdm
 
 from ._validation import check_choice, check_non_negative
 from .groups import BACKENDS, LIFGroup, Subgroup, SynapseGroup
@@ -58,6 +59,13 @@ def _pool(arrays, dtype):
     pool = np.concatenate([np.ravel(a) for a in arrays], dtype=dtype) if arrays else np.zeros(0, dtype)
     views = [pool[lo:hi].reshape(np.shape(a)) for a, lo, hi in zip(arrays, offsets[:-1], offsets[1:])]
     return pool, offsets, views
+
+
+def _progress_bar(total_ms: float):
+    """A tqdm bar counting simulated ms. (tqdm is imported only when a bar is asked for: importing it takes about
+    as long as loading the compiled simulation kernel, and a fresh process should reach its first step fast.)"""
+    from tqdm.auto import tqdm
+    return tqdm(total=total_ms, unit="ms")
 
 
 def _ends(obj) -> tuple:
@@ -125,7 +133,7 @@ class Network:
             self._pools = (neurons, synapses._replace(uniform=self._uniform_weights()), spikes, states)
         plastic = [s for s in self.synapses if s.learning_rule is not None]
         chunk = self._chunk_steps()
-        with tqdm(total=round(n_steps * self.dt, 6), unit="ms", disable=not progress) as bar:
+        with _progress_bar(round(n_steps * self.dt, 6)) if progress else contextlib.nullcontext() as bar:
             for first in range(0, n_steps, chunk):
                 steps = min(chunk, n_steps - first)
                 inputs = self._chunk_inputs(steps)
@@ -137,7 +145,8 @@ class Network:
                             synapses.learn(synapses.pre.spikes, synapses.post.spikes)
                 else:
                     self._run_steps(inputs, steps)
-                bar.update(round(steps * self.dt, 6))
+                if progress:
+                    bar.update(round(steps * self.dt, 6))
 
     def _resolved_backend(self) -> str:
         if self.backend is not None:
