@@ -1,0 +1,380 @@
+"""Unsupervised digit learning with STDP: the network of Diehl & Cook (2015), Front. Comput. Neurosci. 9:99.
+
+Three layers. 784 Poisson **inputs**, one per pixel, fire at a rate proportional to the pixel's intensity
+(63.75 Hz for white). They drive N **excitatory** (E) neurons through plastic weights w (784, N). Each E neuron
+excites one **inhibitory** (I) partner, which inhibits every *other* E neuron: the first E neurons to fire
+silence the rest (soft winner-take-all), so different neurons come to learn different digits.
+
+Neurons are conductance-based leaky integrate-and-fire (voltages in mV, time in ms), for each layer
+
+    tau_mem dv/dt = (v_rest - v) + ge (e_exc - v) + gi (e_inh - v),   tau_ge dge/dt = -ge,  tau_gi dgi/dt = -gi,
+
+a presynaptic spike adding its weight to ge (excitatory) or gi (inhibitory). An E neuron fires when
+v >= v_threshold_e - theta_offset + theta; its adaptive threshold theta rises by theta_plus at each spike and
+decays with tau_theta (homeostasis: a neuron that wins too often becomes harder to fire). After a spike v is
+reset and held at v_reset for the refractory period.
+
+Learning (the reference code's rule, on input -> E weights only), with nearest-spike traces reset to 1:
+
+    input i fires:   x_pre_i = 1;                    w_ij <- max(w_ij - nu_pre x_post1_j, 0)
+    E neuron j fires: w_ij <- min(w_ij + nu_post x_pre_i x_post2_j, w_max);   then x_post1_j = x_post2_j = 1
+
+(x_post2_j taken *before* the reset, so potentiation grows with the neuron's own recent firing). Before each
+training image every E neuron's incoming weights are rescaled to sum to ``weight_sum`` (78).
+
+One image: 350 ms of input, then 150 ms of silence so the network returns to rest. If fewer than 5 E spikes
+occurred, the image is shown again with every rate raised by 32 Hz (for white). After training, each neuron
+is labelled with the class it fired most for (``assign_labels``) and an image is classified as the class whose
+neurons fired most on average (``classify``).
+
+Discrete step of dt = 0.5 ms, in this order (``spikingnn.kernels.diehl_cook`` runs it):
+
+    1. input spikes of the step: ge_E += w[i, :] for each input i that fires, then its depression;
+    2. E layer: exact membrane step with each conductance held at its mean over the step, g_mean = g tau_g/dt
+       (1 - exp(-dt/tau_g)), so that a jump delivers exactly the charge of its exponential decay:
+       v <- v_inf + (v - v_inf) exp(-dt g_tot / tau_mem), v_inf = (v_rest + ge e_exc + gi e_inh) / g_tot,
+       g_tot = 1 + ge + gi;
+       then ge, gi <- g exp(-dt / tau_g); threshold, reset, theta += theta_plus, potentiation; each E spike
+       adds w_ei to its partner's ge_I;
+    3. I layer, the same way; each I spike adds w_ie to gi_E of every other E neuron;
+    4. traces x <- x exp(-dt / tau_x) and theta <- theta exp(-dt / tau_theta).
+
+An E spike in step t reaches its I partner at once, which fires in step t or t + 1; the other E neurons feel
+the inhibition from the step after that (two steps after the E spike, as in the reference code).
+
+Input spikes are Bernoulli per step (p = rate dt), drawn as events from the network's Generator
+(``poisson_events``). The silent 150 ms are stepped only while a conductance is >= g_negligible (1e-12) or a
+neuron could still reach threshold, then solved in closed form (``relax_closed_form``).
+
+Differences from the reference Brian code (peter-u-diehl/stdp-mnist), stated: no random input delays
+(0-10 ms there; they would need per-synapse traces); exponential integration with step-mean conductances
+instead of forward Euler (same charge per spike, no overshoot when many I neurons fire together); membranes
+start at rest; spikes during the rest do not count towards the image's response.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from ._io import atomic_write
+from ._signals import deferred_sigint
+from ._validation import as_rng, check_choice, check_finite, check_positive, check_shape
+from .kernels.diehl_cook import (Constants, State, rest_kernel, rest_reference, run_steps_kernel,
+                                 run_steps_reference)
+
+BACKENDS = ("numba", "numpy")
+
+
+@dataclass(frozen=True, eq=False)
+class DiehlCookParams:
+    """Parameters of the network: the paper's, and the reference code's where the paper is silent.
+
+    Times in ms, voltages in mV, rates in Hz; conductances and weights in units of the leak conductance.
+    """
+
+    dt: float = 0.5
+    presentation: float = 350.0   # each image is shown for this long ...
+    rest: float = 150.0           # ... then the input is silent for this long
+    max_rate: float = 63.75       # Hz of a white pixel (255 / 4)
+    rate_boost: float = 31.875    # Hz added to a white pixel each time too few E spikes occurred (255 / 8)
+    min_spikes: int = 5           # fewer E spikes than this in a presentation -> show the image again, brighter
+    max_presentations: int = 20   # give up boosting after this many presentations (the reference never does)
+    tau_mem_e: float = 100.0
+    v_rest_e: float = -65.0
+    v_reset_e: float = -65.0
+    v_threshold_e: float = -52.0
+    refractory_e: float = 5.0
+    tau_mem_i: float = 10.0
+    v_rest_i: float = -60.0
+    v_reset_i: float = -45.0
+    v_threshold_i: float = -40.0
+    refractory_i: float = 2.0
+    e_exc: float = 0.0            # excitatory reversal potential (both layers)
+    e_inh_e: float = -100.0       # inhibitory reversal potential of E neurons
+    e_inh_i: float = -85.0        # ... and of I neurons
+    tau_ge: float = 1.0
+    tau_gi: float = 2.0
+    w_ei: float = 10.4            # E -> I, one to one
+    w_ie: float = 17.0            # I -> every other E
+    theta_init: float = 20.0      # theta starts here; the threshold is v_threshold_e - theta_offset + theta
+    theta_offset: float = 20.0
+    theta_plus: float = 0.05
+    tau_theta: float = 1e7
+    tau_pre: float = 20.0
+    tau_post1: float = 20.0
+    tau_post2: float = 40.0
+    nu_pre: float = 1e-4
+    nu_post: float = 1e-2
+    w_max: float = 1.0
+    w_init: float = 0.3           # initial weights uniform in [0.01, 1.01) * w_init
+    weight_sum: float = 78.0      # each E neuron's incoming weights sum to this before every training image
+    g_negligible: float = 1e-12   # during the rest, conductances below this are dropped (closed form)
+
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            check_finite(name, value)
+        for name in ("dt", "presentation", "rest", "max_rate", "tau_mem_e", "tau_mem_i", "tau_ge", "tau_gi",
+                     "tau_theta", "tau_pre", "tau_post1", "tau_post2", "w_max", "w_init", "weight_sum",
+                     "min_spikes", "max_presentations", "g_negligible"):
+            check_positive(name, getattr(self, name), "ms" if name.startswith(("tau", "dt")) else "")
+        if not (self.v_threshold_e - self.theta_offset + self.theta_init > self.v_reset_e
+                and self.v_threshold_i > self.v_reset_i):
+            raise ValueError("thresholds must start above the reset potentials; got "
+                             f"E: {self.v_threshold_e - self.theta_offset + self.theta_init} vs {self.v_reset_e}, "
+                             f"I: {self.v_threshold_i} vs {self.v_reset_i}")
+
+    def steps(self, duration: float) -> int:
+        """Number of dt steps in ``duration`` ms."""
+        return int(round(duration / self.dt))
+
+    def constants(self) -> Constants:
+        """The per-step numbers the kernels use (exact decays exp(-dt / tau))."""
+        decay = lambda tau: float(np.exp(-self.dt / tau))  # noqa: E731
+        step_mean = lambda tau: float(tau / self.dt * -np.expm1(-self.dt / tau))  # noqa: E731  mean of exp over dt
+        return Constants(
+            dt=self.dt, tau_mem_e=self.tau_mem_e, v_rest_e=self.v_rest_e, v_reset_e=self.v_reset_e,
+            v_threshold_e=self.v_threshold_e - self.theta_offset, refractory_steps_e=self.steps(self.refractory_e),
+            tau_mem_i=self.tau_mem_i, v_rest_i=self.v_rest_i, v_reset_i=self.v_reset_i,
+            v_threshold_i=self.v_threshold_i, refractory_steps_i=self.steps(self.refractory_i),
+            e_exc=self.e_exc, e_inh_e=self.e_inh_e, e_inh_i=self.e_inh_i,
+            decay_ge=decay(self.tau_ge), decay_gi=decay(self.tau_gi), mean_ge=step_mean(self.tau_ge),
+            mean_gi=step_mean(self.tau_gi), w_ei=self.w_ei, w_ie=self.w_ie,
+            decay_pre=decay(self.tau_pre), decay_post1=decay(self.tau_post1), decay_post2=decay(self.tau_post2),
+            nu_pre=self.nu_pre, nu_post=self.nu_post, w_max=self.w_max,
+            decay_theta=decay(self.tau_theta), theta_plus=self.theta_plus, g_negligible=self.g_negligible)
+
+
+def poisson_events(rates, n_steps: int, dt: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Independent Bernoulli spike trains (p = rate dt per step) as events: ``(event_ptr, event_inputs)``.
+
+    The inputs firing in step t are ``event_inputs[event_ptr[t]:event_ptr[t + 1]]`` (ascending). Each train is
+    drawn as geometric gaps between spikes, so the cost grows with the number of spikes, not of steps.
+    ``rates`` in Hz, ``dt`` in ms.
+    """
+    p = np.asarray(rates, dtype=float) * (dt / 1000.0)
+    if np.any(p < 0) or np.any(p > 1):
+        raise ValueError(f"rates * dt must be in [0, 1] (rates in Hz, dt in ms); got max {p.max() if p.size else 0}")
+    active = np.flatnonzero(p > 0)
+    event_ptr = np.zeros(n_steps + 1, dtype=np.int64)
+    if active.size == 0:
+        return event_ptr, np.zeros(0, dtype=np.int64)
+    p_active = p[active][:, None]
+    mean = n_steps * p_active.max()
+    draws = int(mean + 10.0 * np.sqrt(mean) + 10)
+    steps = np.cumsum(rng.geometric(p_active, size=(active.size, draws)), axis=1) - 1
+    while steps[:, -1].min() < n_steps:                # some train needs more gaps (very rare)
+        more = steps[:, -1:] + np.cumsum(rng.geometric(p_active, size=(active.size, draws)), axis=1)
+        steps = np.concatenate([steps, more], axis=1)
+    keep = steps < n_steps
+    times = steps[keep]
+    inputs = np.broadcast_to(active[:, None], steps.shape)[keep]
+    np.cumsum(np.bincount(times, minlength=n_steps), out=event_ptr[1:])
+    return event_ptr, inputs[np.argsort(times, kind="stable")].astype(np.int64)
+
+
+def normalize_columns(w: np.ndarray, total: float) -> None:
+    """Scale each column of ``w`` in place so that it sums to ``total`` (all-zero columns stay zero)."""
+    sums = w.sum(axis=0)
+    w *= np.divide(total, sums, out=np.ones_like(sums), where=sums > 0)
+
+
+def assign_labels(responses, labels, n_classes: int = 10) -> np.ndarray:
+    """Label each neuron with the class of its highest mean response; -1 for a neuron that never fired.
+
+    ``responses``: (n_images, n_neurons) spike counts; ``labels``: (n_images,) ints in [0, n_classes).
+    """
+    responses, labels = np.asarray(responses, dtype=float), np.asarray(labels)
+    one_hot = labels[:, None] == np.arange(n_classes)                         # (n_images, n_classes)
+    mean = one_hot.T @ responses / np.maximum(one_hot.sum(axis=0), 1)[:, None]  # (n_classes, n_neurons)
+    return np.where(mean.max(axis=0) > 0, mean.argmax(axis=0), -1)
+
+
+def classify(responses, assignments, n_classes: int = 10) -> np.ndarray:
+    """Predict, per image, the class whose labelled neurons fired most on average (classes without neurons lose)."""
+    responses = np.asarray(responses, dtype=float)
+    members = np.asarray(assignments)[:, None] == np.arange(n_classes)       # (n_neurons, n_classes)
+    size = members.sum(axis=0)
+    scores = np.where(size > 0, responses @ members / np.maximum(size, 1), -1.0)
+    return scores.argmax(axis=1)
+
+
+class RunningAccuracy:
+    """Diehl & Cook's accuracy estimate during training, for the progress bar.
+
+    Each image is classified (``classify``) with the labelling computed from the responses to the ``window``
+    images before it (relabelled every ``relabel_every`` images); ``accuracy`` is the fraction right among
+    the last ``window`` images classified (NaN before the first labelling).
+    """
+
+    def __init__(self, n_neurons: int, window: int = 10_000, relabel_every: int = 1_000, n_classes: int = 10):
+        self.window, self.relabel_every, self.n_classes = window, relabel_every, n_classes
+        self.assignments = None
+        self._responses = np.zeros((window, n_neurons), dtype=np.int64)
+        self._labels = np.zeros(window, dtype=np.int64)
+        self._hits = np.zeros(window, dtype=bool)
+        self._n_seen = self._n_scored = 0
+
+    def add(self, counts, label: int) -> None:
+        """Score one image's response (if labels exist yet), then remember it for the next labelling."""
+        if self.assignments is not None:
+            prediction = classify(np.asarray(counts)[None], self.assignments, self.n_classes)[0]
+            self._hits[self._n_scored % self.window] = prediction == label
+            self._n_scored += 1
+        slot = self._n_seen % self.window
+        self._responses[slot], self._labels[slot] = counts, label
+        self._n_seen += 1
+        if self._n_seen % self.relabel_every == 0:
+            filled = min(self._n_seen, self.window)
+            self.assignments = assign_labels(self._responses[:filled], self._labels[:filled], self.n_classes)
+
+    @property
+    def accuracy(self) -> float:
+        scored = min(self._n_scored, self.window)
+        return float(self._hits[:scored].mean()) if scored else float("nan")
+
+
+class DiehlCookNetwork:
+    """The Diehl & Cook (2015) network with ``n_neurons`` E and as many I neurons (see the module docstring).
+
+    ``backend='numba'`` runs each presentation as one compiled kernel; ``'numpy'`` runs the plain-NumPy
+    reference (same results, for reading and for checking). All randomness (initial weights, input spikes)
+    comes from ``seed`` (an int or a Generator).
+
+    >>> net = DiehlCookNetwork(n_neurons=100, seed=0)        # doctest: +SKIP
+    >>> net.train(train_images)                                # doctest: +SKIP
+    >>> net.label_neurons(train_images, train_labels)          # doctest: +SKIP
+    >>> (net.predict(test_images) == test_labels).mean()      # doctest: +SKIP
+    """
+
+    def __init__(self, n_neurons: int = 400, n_input: int = 784, params: DiehlCookParams | None = None,
+                 seed=None, backend: str = "numba"):
+        self.params = DiehlCookParams() if params is None else params
+        self.n_neurons = int(check_positive("n_neurons", n_neurons))
+        self.n_input = int(check_positive("n_input", n_input))
+        self.backend = check_choice("backend", backend, BACKENDS)
+        self.rng = as_rng(seed)
+        p, n = self.params, self.n_neurons
+        self.state = State(
+            w=(self.rng.random((self.n_input, n)) + 0.01) * p.w_init, theta=np.full(n, p.theta_init),
+            v_e=np.full(n, p.v_rest_e), ge_e=np.zeros(n), gi_e=np.zeros(n), refractory_e=np.zeros(n, np.int64),
+            v_i=np.full(n, p.v_rest_i), ge_i=np.zeros(n), gi_i=np.zeros(n), refractory_i=np.zeros(n, np.int64),
+            x_pre=np.zeros(self.n_input), x_post1=np.zeros(n), x_post2=np.zeros(n))
+        self.images_seen = 0                  # training images learned so far (where a resumed run continues)
+        self.assignments = np.full(n, -1)     # label of each E neuron (-1: none yet), set by label_neurons
+
+    @property
+    def weights(self) -> np.ndarray:
+        """Input -> E weights, (n_input, n_neurons): column j is neuron j's receptive field."""
+        return self.state.w
+
+    @property
+    def theta(self) -> np.ndarray:
+        """Adaptive threshold increments of the E neurons (mV)."""
+        return self.state.theta
+
+    def present(self, image, learn: bool = True) -> np.ndarray:
+        """Show one image (pixels 0-255) for ``presentation`` ms, then rest; returns the (n_neurons,) E spike
+        counts of the last presentation. Repeats it brighter while fewer than ``min_spikes`` E spikes occur."""
+        p = self.params
+        pixels = np.asarray(image, dtype=float).reshape(-1)
+        check_shape("image", pixels, (self.n_input,))
+        run_steps, rest = (run_steps_kernel, rest_kernel) if self.backend == "numba" else \
+            (run_steps_reference, rest_reference)
+        constants, max_rate = p.constants(), p.max_rate
+        for _ in range(p.max_presentations):
+            if learn:
+                normalize_columns(self.state.w, p.weight_sum)
+            event_ptr, event_inputs = poisson_events(pixels / 255.0 * max_rate, p.steps(p.presentation), p.dt, self.rng)
+            counts = np.zeros(self.n_neurons, dtype=np.int64)
+            run_steps(self.state, constants, event_ptr, event_inputs, learn, counts)
+            rest(self.state, constants, p.steps(p.rest), learn)
+            if counts.sum() >= p.min_spikes:
+                break
+            max_rate += p.rate_boost
+        return counts
+
+    def train(self, images, labels=None, *, checkpoint=None, checkpoint_every: int = 5_000,
+              progress: bool = True) -> "DiehlCookNetwork":
+        """Learn from ``images[self.images_seen:]`` in order, so a reloaded checkpoint continues where it stopped.
+
+        With ``labels`` the progress bar shows the running accuracy estimate (``RunningAccuracy``; it restarts
+        on resume). With ``checkpoint`` (a path) the network is saved every ``checkpoint_every`` images, at the
+        end, and on Ctrl-C: the image in progress finishes, the checkpoint is written, then KeyboardInterrupt
+        is raised.
+        """
+        from tqdm.auto import tqdm
+
+        images = np.asarray(images)
+        running = None if labels is None else RunningAccuracy(self.n_neurons)
+        bar = tqdm(total=len(images), initial=self.images_seen, desc="training", unit="img", disable=not progress,
+                   smoothing=0.05)
+        with bar, deferred_sigint() as interrupted:
+            while self.images_seen < len(images):
+                k = self.images_seen
+                counts = self.present(images[k], learn=True)
+                self.images_seen += 1
+                bar.update()
+                if running is not None:
+                    running.add(counts, int(labels[k]))
+                    if k % 100 == 0:
+                        bar.set_postfix(running_acc=f"{running.accuracy:.3f}", refresh=False)
+                stop = interrupted()
+                done = self.images_seen == len(images) or self.images_seen % checkpoint_every == 0
+                if checkpoint is not None and (stop or done):
+                    self.save(checkpoint)
+                if stop:
+                    raise KeyboardInterrupt
+        return self
+
+    def responses(self, images, progress: bool = False, desc: str = "responses") -> np.ndarray:
+        """E spike counts (n_images, n_neurons) for each image with learning off (weights and theta frozen)."""
+        from tqdm.auto import tqdm
+
+        images = np.asarray(images)
+        out = np.zeros((len(images), self.n_neurons), dtype=np.int64)
+        for k in tqdm(range(len(images)), desc=desc, unit="img", disable=not progress, smoothing=0.05):
+            out[k] = self.present(images[k], learn=False)
+        return out
+
+    def label_neurons(self, images, labels, progress: bool = False) -> np.ndarray:
+        """Frozen responses to labelled images -> ``self.assignments`` (``assign_labels``), which it returns."""
+        self.assignments = assign_labels(self.responses(images, progress, desc="labelling"), labels)
+        return self.assignments
+
+    def predict(self, images, progress: bool = False) -> np.ndarray:
+        """Classes of ``images`` by the labelled neurons' average response (call ``label_neurons`` first)."""
+        if np.all(self.assignments < 0):
+            raise ValueError("no neuron is labelled yet: call label_neurons(images, labels) before predict")
+        return classify(self.responses(images, progress, desc="testing"), self.assignments)
+
+    def save(self, path) -> None:
+        """Write everything needed to continue exactly (state, RNG, progress, labels) to an .npz, atomically."""
+        header = {"params": asdict(self.params), "n_neurons": self.n_neurons, "n_input": self.n_input,
+                  "images_seen": self.images_seen, "rng": self.rng.bit_generator.state}
+        arrays = {name: getattr(self.state, name) for name in State._fields}
+        with atomic_write(path) as handle:
+            np.savez(handle, header=np.array(json.dumps(header)), assignments=self.assignments, **arrays)
+
+    @classmethod
+    def load(cls, path, backend: str = "numba") -> "DiehlCookNetwork":
+        """Rebuild a network saved by ``save`` (no pickles are loaded)."""
+        with np.load(path, allow_pickle=False) as data:
+            try:
+                header = json.loads(str(data["header"]))
+                net = cls(header["n_neurons"], header["n_input"], DiehlCookParams(**header["params"]), backend=backend)
+                for name in State._fields:
+                    getattr(net.state, name)[...] = data[name]
+                net.assignments = data["assignments"].copy()
+            except (KeyError, ValueError, TypeError) as error:
+                raise ValueError(f"{path} is not a Diehl & Cook checkpoint written by DiehlCookNetwork.save: {error}")
+        net.images_seen = int(header["images_seen"])
+        bit_generator = getattr(np.random, header["rng"]["bit_generator"])()
+        bit_generator.state = header["rng"]
+        net.rng = np.random.Generator(bit_generator)
+        return net
+
+
+__all__ = ["DiehlCookParams", "DiehlCookNetwork", "RunningAccuracy", "poisson_events", "normalize_columns",
+           "assign_labels", "classify"]

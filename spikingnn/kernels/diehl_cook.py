@@ -1,0 +1,266 @@
+"""Fast path of the Diehl & Cook (2015) network, beside its plain-NumPy reference.
+
+The model, its parameters and the order of one step are written out in ``spikingnn/diehl_cook.py``; this
+module holds the two ways of running it. ``run_steps_kernel`` fuses a whole presentation into one compiled
+loop: input spikes arrive as events (step -> inputs that fired), so each costs one weight row; the
+excitatory (E) and inhibitory (I) layers are updated neuron by neuron. ``run_steps_reference`` does the same
+steps with NumPy arrays, one Python iteration per step. ``rest_kernel`` / ``rest_reference`` run the silent
+pause between images: step by step while the conductances still matter, then in closed form.
+
+Per-neuron formulas shared by both paths (``membrane``, ``relax_closed_form``, ``can_fire``) are written once
+with array operations, which Numba compiles too.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numba
+import numpy as np
+
+
+class Constants(NamedTuple):
+    """Per-step numbers derived from ``DiehlCookParams`` (decays are exact: exp(-dt / tau))."""
+
+    dt: float
+    tau_mem_e: float
+    v_rest_e: float
+    v_reset_e: float
+    v_threshold_e: float
+    refractory_steps_e: int
+    tau_mem_i: float
+    v_rest_i: float
+    v_reset_i: float
+    v_threshold_i: float
+    refractory_steps_i: int
+    e_exc: float
+    e_inh_e: float
+    e_inh_i: float
+    decay_ge: float
+    decay_gi: float
+    mean_ge: float
+    mean_gi: float
+    w_ei: float
+    w_ie: float
+    decay_pre: float
+    decay_post1: float
+    decay_post2: float
+    nu_pre: float
+    nu_post: float
+    w_max: float
+    decay_theta: float
+    theta_plus: float
+    g_negligible: float
+
+
+class State(NamedTuple):
+    """Everything that evolves: weights w (n_input, n) and theta, membranes, conductances, refractory
+    counters (steps left) of the E and I layers (n each), and the STDP traces x_pre (n_input,), x_post1/2 (n,)."""
+
+    w: np.ndarray
+    theta: np.ndarray
+    v_e: np.ndarray
+    ge_e: np.ndarray
+    gi_e: np.ndarray
+    refractory_e: np.ndarray
+    v_i: np.ndarray
+    ge_i: np.ndarray
+    gi_i: np.ndarray
+    refractory_i: np.ndarray
+    x_pre: np.ndarray
+    x_post1: np.ndarray
+    x_post2: np.ndarray
+
+
+def membrane(v, ge, gi, v_rest, e_inh, tau_mem, c):
+    """Exact step of tau_mem dv/dt = (v_rest - v) + ge (e_exc - v) + gi (e_inh - v) with each conductance held
+    at its mean over the step (``g * mean_ge``, ``g * mean_gi``), so each input spike delivers its exact charge."""
+    ge, gi = ge * c.mean_ge, gi * c.mean_gi
+    g_total = 1.0 + ge + gi
+    v_inf = (v_rest + ge * c.e_exc + gi * e_inh) / g_total
+    return v_inf + (v - v_inf) * np.exp(-c.dt * g_total / tau_mem)
+
+
+def can_fire(s, c, n_steps, learn):
+    """Could a neuron reach threshold in ``n_steps`` silent steps with no conductance? v relaxes monotonically
+    from its value towards v_rest, and the E threshold v_threshold_e + theta only moves as theta decays."""
+    theta_end = s.theta * (c.decay_theta ** n_steps if learn else 1.0)
+    lowest_threshold_e = c.v_threshold_e + np.minimum(s.theta, theta_end)
+    return bool(np.any(np.maximum(s.v_e, c.v_rest_e) >= lowest_threshold_e)
+                or np.any(np.maximum(s.v_i, c.v_rest_i) >= c.v_threshold_i))
+
+
+def relax_closed_form(s, c, n_steps, learn):
+    """``n_steps`` silent steps at once, when the conductances have vanished and ``can_fire`` is False.
+
+    A refractory neuron is held at v_reset for its remaining r steps, then relaxes freely:
+    v <- v_rest + (v - v_rest) exp(-(n_steps - r) dt / tau_mem). Traces and theta decay by decay^n_steps.
+    """
+    if n_steps == 0:
+        return
+    free_e = n_steps - np.minimum(s.refractory_e, n_steps)
+    free_i = n_steps - np.minimum(s.refractory_i, n_steps)
+    s.v_e[:] = c.v_rest_e + (s.v_e - c.v_rest_e) * np.exp(-free_e * c.dt / c.tau_mem_e)
+    s.v_i[:] = c.v_rest_i + (s.v_i - c.v_rest_i) * np.exp(-free_i * c.dt / c.tau_mem_i)
+    s.refractory_e[:] = s.refractory_e - (n_steps - free_e)
+    s.refractory_i[:] = s.refractory_i - (n_steps - free_i)
+    for g in (s.ge_e, s.gi_e, s.ge_i, s.gi_i):
+        g[:] = 0.0
+    s.x_pre[:] = s.x_pre * c.decay_pre ** n_steps
+    s.x_post1[:] = s.x_post1 * c.decay_post1 ** n_steps
+    s.x_post2[:] = s.x_post2 * c.decay_post2 ** n_steps
+    if learn:
+        s.theta[:] = s.theta * c.decay_theta ** n_steps
+
+
+def _largest_conductance(s):
+    return max(s.ge_e.max(), s.gi_e.max(), s.ge_i.max(), s.gi_i.max())
+
+
+# --------------------------------------------------------------------------------------------- reference
+
+
+def _step_reference(s, c, inputs, learn, counts):
+    """One step with NumPy arrays; ``inputs``: indices of the input neurons that fire in this step."""
+    for i in inputs:                                   # 1. input spikes, one weight row each
+        s.ge_e[:] += s.w[i]
+    s.x_pre[inputs] = 1.0
+    if learn:
+        s.w[inputs] = np.maximum(s.w[inputs] - c.nu_pre * s.x_post1, 0.0)
+    fired = _layer_step_reference(s.v_e, s.ge_e, s.gi_e, s.refractory_e, c.v_rest_e, c.v_reset_e, c.e_inh_e,
+                                  c.tau_mem_e, c.v_threshold_e + s.theta, c.refractory_steps_e, c)
+    counts += fired                                    # 2. E spikes: STDP, homeostasis, drive to I
+    s.ge_i[fired] += c.w_ei
+    if learn:
+        s.theta[fired] += c.theta_plus
+        s.w[:, fired] = np.minimum(s.w[:, fired] + c.nu_post * s.x_pre[:, None] * s.x_post2[fired], c.w_max)
+    s.x_post1[fired] = 1.0
+    s.x_post2[fired] = 1.0
+    fired_i = _layer_step_reference(s.v_i, s.ge_i, s.gi_i, s.refractory_i, c.v_rest_i, c.v_reset_i, c.e_inh_i,
+                                    c.tau_mem_i, c.v_threshold_i, c.refractory_steps_i, c)
+    n_fired_i = np.count_nonzero(fired_i)              # 3. each I spike inhibits every other E neuron
+    if n_fired_i:
+        s.gi_e[:] += c.w_ie * (n_fired_i - fired_i)
+    for trace, decay in ((s.x_pre, c.decay_pre), (s.x_post1, c.decay_post1), (s.x_post2, c.decay_post2)):
+        trace *= decay                                 # 4. traces decay to the end of the step
+    if learn:
+        s.theta[:] *= c.decay_theta
+
+
+def _layer_step_reference(v, ge, gi, refractory, v_rest, v_reset, e_inh, tau_mem, threshold, refractory_steps, c):
+    """Membrane update of one layer in place (refractory neurons held at v_reset), then its conductances decay;
+    returns who fired."""
+    held = refractory > 0
+    refractory[held] -= 1
+    v[:] = np.where(held, v_reset, membrane(v, ge, gi, v_rest, e_inh, tau_mem, c))
+    ge *= c.decay_ge
+    gi *= c.decay_gi
+    fired = ~held & (v >= threshold)
+    v[fired] = v_reset
+    refractory[fired] = refractory_steps
+    return fired
+
+
+def run_steps_reference(s, c, event_ptr, event_inputs, learn, counts):
+    """Simulate ``len(event_ptr) - 1`` steps; step t's input spikes are event_inputs[event_ptr[t]:event_ptr[t+1]].
+    Adds each E neuron's spikes to ``counts``."""
+    for t in range(len(event_ptr) - 1):
+        _step_reference(s, c, event_inputs[event_ptr[t]:event_ptr[t + 1]], learn, counts)
+
+
+def rest_reference(s, c, n_steps, learn):
+    """``n_steps`` steps without input: stepped while a conductance is >= g_negligible or a neuron could still
+    fire, then ``relax_closed_form``. Returns how many steps were stepped."""
+    counts, no_input = np.zeros(s.v_e.shape[0], dtype=np.int64), np.zeros(0, dtype=np.int64)
+    stepped = 0
+    while stepped < n_steps and (_largest_conductance(s) >= c.g_negligible or can_fire(s, c, n_steps - stepped, learn)):
+        _step_reference(s, c, no_input, learn, counts)
+        stepped += 1
+    relax_closed_form(s, c, n_steps - stepped, learn)
+    return stepped
+
+
+# --------------------------------------------------------------------------------------------- kernels
+
+_membrane = numba.njit(cache=True)(membrane)
+_can_fire = numba.njit(cache=True)(can_fire)
+_relax_closed_form = numba.njit(cache=True)(relax_closed_form)
+_largest_conductance_kernel = numba.njit(cache=True)(_largest_conductance)
+
+
+@numba.njit(cache=True)
+def _neuron_step(v, ge, gi, refractory, k, v_rest, v_reset, e_inh, tau_mem, threshold, refractory_steps, c):
+    """Neuron k of ``_layer_step_reference``: membrane step (or held at v_reset), its conductances decay;
+    returns whether it fired."""
+    g_exc, g_inh = ge[k], gi[k]
+    ge[k], gi[k] = g_exc * c.decay_ge, g_inh * c.decay_gi
+    if refractory[k] > 0:
+        refractory[k] -= 1
+        v[k] = v_reset
+        return False
+    v[k] = _membrane(v[k], g_exc, g_inh, v_rest, e_inh, tau_mem, c)
+    if v[k] < threshold:
+        return False
+    v[k] = v_reset
+    refractory[k] = refractory_steps
+    return True
+
+
+@numba.njit(cache=True)
+def _step_kernel(s, c, event_inputs, start, stop, learn, counts, fired_i):
+    """Fast path of ``_step_reference`` for the input events event_inputs[start:stop]."""
+    n_input, n = s.w.shape
+    for e in range(start, stop):                       # 1. input spikes, one weight row each
+        i = event_inputs[e]
+        for j in range(n):
+            s.ge_e[j] += s.w[i, j]
+        s.x_pre[i] = 1.0
+        if learn:
+            for j in range(n):
+                s.w[i, j] = max(s.w[i, j] - c.nu_pre * s.x_post1[j], 0.0)
+    for j in range(n):                                 # 2. E layer
+        if _neuron_step(s.v_e, s.ge_e, s.gi_e, s.refractory_e, j, c.v_rest_e, c.v_reset_e, c.e_inh_e, c.tau_mem_e,
+                        c.v_threshold_e + s.theta[j], c.refractory_steps_e, c):
+            counts[j] += 1
+            s.ge_i[j] += c.w_ei
+            if learn:
+                s.theta[j] += c.theta_plus
+                for i in range(n_input):
+                    s.w[i, j] = min(s.w[i, j] + c.nu_post * s.x_pre[i] * s.x_post2[j], c.w_max)
+            s.x_post1[j] = 1.0
+            s.x_post2[j] = 1.0
+    n_fired_i = 0                                      # 3. I layer, then lateral inhibition
+    for k in range(n):
+        fired_i[k] = _neuron_step(s.v_i, s.ge_i, s.gi_i, s.refractory_i, k, c.v_rest_i, c.v_reset_i, c.e_inh_i,
+                                  c.tau_mem_i, c.v_threshold_i, c.refractory_steps_i, c)
+        n_fired_i += fired_i[k]
+    for m in range(n):                                 # 4. traces decay to the end of the step
+        s.gi_e[m] += c.w_ie * (n_fired_i - fired_i[m])
+        s.x_post1[m] *= c.decay_post1
+        s.x_post2[m] *= c.decay_post2
+        if learn:
+            s.theta[m] *= c.decay_theta
+    for i in range(n_input):
+        s.x_pre[i] *= c.decay_pre
+
+
+@numba.njit(cache=True)
+def run_steps_kernel(s, c, event_ptr, event_inputs, learn, counts):
+    """Fast path of ``run_steps_reference``: same arguments, same result."""
+    fired_i = np.zeros(s.v_i.shape[0], dtype=np.bool_)
+    for t in range(event_ptr.shape[0] - 1):
+        _step_kernel(s, c, event_inputs, event_ptr[t], event_ptr[t + 1], learn, counts, fired_i)
+
+
+@numba.njit(cache=True)
+def rest_kernel(s, c, n_steps, learn):
+    """Fast path of ``rest_reference``: same arguments, same result."""
+    counts = np.zeros(s.v_e.shape[0], dtype=np.int64)
+    fired_i = np.zeros(s.v_i.shape[0], dtype=np.bool_)
+    no_input = np.zeros(0, dtype=np.int64)
+    stepped = 0
+    while stepped < n_steps and (_largest_conductance_kernel(s) >= c.g_negligible
+                                 or _can_fire(s, c, n_steps - stepped, learn)):
+        _step_kernel(s, c, no_input, 0, 0, learn, counts, fired_i)
+        stepped += 1
+    _relax_closed_form(s, c, n_steps - stepped, learn)
+    return stepped

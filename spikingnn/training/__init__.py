@@ -1,0 +1,12 @@
+"""Supervised learning: spiking networks trained by backpropagation through time with surrogate gradients.
+
+Read in this order: ``surrogate`` (the trick that makes spikes differentiable), ``layers`` (dense projection
+and LIF/ALIF layers, forward with a cache, backward through time), ``network`` (a stack of them),
+``encoders`` (images into the first layer), ``losses`` and ``optim``, then ``model`` (SNNClassifier, which
+puts it all together). The fast kernels and their NumPy references are in ``spikingnn.kernels.bptt``.
+"""
+from spikingnn.training.model import Recording, SNNClassifier
+from spikingnn.training.surrogate import SURROGATES, ArcTan, FastSigmoid, Sigmoid, Triangle, make_surrogate
+
+__all__ = ["SNNClassifier", "Recording", "SURROGATES", "ArcTan", "FastSigmoid", "Sigmoid", "Triangle",
+           "make_surrogate"]

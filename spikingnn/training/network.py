@@ -1,0 +1,126 @@
+"""A stack of layers: input -> [dense projection -> spiking layer] x L -> output spikes.
+
+Layer l (0-based) projects the output o[l-1] of the layer below (o[-1] = the encoded input) through its
+weights into a current, and its neurons turn that current into spikes s[l]:
+
+    I_l[t] = o_{l-1}[t] @ W_l + b_l,      s_l = LIF/ALIF(I_l),      o_l = s_l  (+ o_{l-1} with a residual)
+
+A residual (skip) connection, between hidden layers of equal width above the first, adds the layer's input to
+its output spikes (o_l = s_l + o_{l-1}, "SEW" residual of Fang et al. 2021), so the next layer receives spike
+counts 0, 1, 2, ...; its gradient passes straight through: dL/do_{l-1} += dL/do_l.
+
+Parameters live in one flat dict of arrays named ``weights{l}`` (n_in, n_out), ``bias{l}`` (n_out,),
+``beta{l}`` and ``v_threshold{l}`` (n_out,), and ``w_rec{l}`` (n_out, n_out) for recurrent hidden layers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from spikingnn.training.layers import (NeuronSpec, RateCache, RateInput, dense_backward, dense_forward, neuron_backward,
+                                       neuron_forward, rate_dense_backward, rate_dense_forward)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """Architecture: ``layer_sizes`` (n_in, hidden..., n_out), neuron choices, recurrence, residuals, T."""
+
+    layer_sizes: tuple
+    num_steps: int
+    hidden_neuron: NeuronSpec = NeuronSpec()
+    output_neuron: NeuronSpec = NeuronSpec()
+    recurrent: bool = False
+    residual: bool = False
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.layer_sizes) - 1
+
+    def neuron(self, layer: int) -> NeuronSpec:
+        return self.output_neuron if layer == self.n_layers - 1 else self.hidden_neuron
+
+    def has_recurrence(self, layer: int) -> bool:
+        return self.recurrent and layer < self.n_layers - 1
+
+    def has_residual(self, layer: int) -> bool:
+        sizes = self.layer_sizes
+        return self.residual and 0 < layer < self.n_layers - 1 and sizes[layer] == sizes[layer + 1]
+
+
+def init_params(spec: NetworkSpec, beta: float, v_threshold: float, rng: np.random.Generator,
+                dtype=np.float32) -> dict:
+    """Weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's ``nn.Linear``); beta, thresholds filled."""
+    params = {}
+    for layer, (n_in, n_out) in enumerate(zip(spec.layer_sizes[:-1], spec.layer_sizes[1:])):
+        bound = 1.0 / np.sqrt(n_in)
+        params[f"weights{layer}"] = rng.uniform(-bound, bound, (n_in, n_out)).astype(dtype)
+        params[f"bias{layer}"] = rng.uniform(-bound, bound, n_out).astype(dtype)
+        params[f"beta{layer}"] = np.full(n_out, beta, dtype)
+        params[f"v_threshold{layer}"] = np.full(n_out, v_threshold, dtype)
+        if spec.has_recurrence(layer):
+            bound = 1.0 / np.sqrt(n_out)
+            params[f"w_rec{layer}"] = rng.uniform(-bound, bound, (n_out, n_out)).astype(dtype)
+    return params
+
+
+class NetworkCache(NamedTuple):
+    projections: list    # per layer: DenseCache or RateCache
+    neurons: list        # per layer: NeuronCache
+    analog_input: bool   # 'current' encoding: the first projection saw one (1, B, n_in) frame
+
+
+def network_forward(params, spec: NetworkSpec, encoded, backend="numba", smooth=False, reset_spikes=None):
+    """Run the network on an encoded batch (a ``RateInput``, (T, B, n_in) spikes or (B, n_in) analog values).
+
+    Returns the spikes of every layer (list of (T, B, n_l)) and the cache; the output layer's membrane is
+    ``cache.neurons[-1].v``. ``smooth`` and ``reset_spikes`` (one array per layer) are for gradient checks.
+    """
+    projections, neurons, spikes = [], [], []
+    analog = not isinstance(encoded, RateInput) and encoded.ndim == 2
+    x = encoded
+    for layer in range(spec.n_layers):
+        w, b = params[f"weights{layer}"], params[f"bias{layer}"]
+        if isinstance(x, RateInput):
+            current, projection = rate_dense_forward(x, w, b, backend)
+        elif analog and layer == 0:
+            frame, projection = dense_forward(x[None], w, b, backend)
+            current = np.repeat(frame, spec.num_steps, axis=0)          # the same current at every step
+        else:
+            current, projection = dense_forward(x, w, b, backend)
+        s, neuron = neuron_forward(current, params[f"beta{layer}"], params[f"v_threshold{layer}"],
+                                   params.get(f"w_rec{layer}"), spec.neuron(layer), backend, smooth,
+                                   None if reset_spikes is None else reset_spikes[layer])
+        projections.append(projection)
+        neurons.append(neuron)
+        spikes.append(s)
+        x = s + x if spec.has_residual(layer) else s
+    return spikes, NetworkCache(projections, neurons, analog)
+
+
+def network_backward(d_spikes, d_v_out, cache: NetworkCache, spec: NetworkSpec, learn_leak_threshold=False):
+    """Gradients of every parameter from dL/ds of each layer (list, None entries allowed) and the output's dL/dv.
+
+    Returns a dict with the names of ``init_params``; ``beta{l}``/``v_threshold{l}`` only if
+    ``learn_leak_threshold``.
+    """
+    grads, d_out = {}, None          # d_out: dL/do_l arriving from above
+    for layer in reversed(range(spec.n_layers)):
+        d_s = d_spikes[layer] if d_out is None else d_out if d_spikes[layer] is None else d_out + d_spikes[layer]
+        last = layer == spec.n_layers - 1
+        d_current, ng = neuron_backward(d_s, d_v_out if last else None, cache.neurons[layer], learn_leak_threshold)
+        if learn_leak_threshold:
+            grads[f"beta{layer}"], grads[f"v_threshold{layer}"] = ng.beta, ng.v_threshold
+        if ng.w_rec is not None:
+            grads[f"w_rec{layer}"] = ng.w_rec
+        projection = cache.projections[layer]
+        if layer > 0:
+            d_x, grads[f"weights{layer}"], grads[f"bias{layer}"] = dense_backward(d_current, projection)
+            d_out = d_x + d_out if spec.has_residual(layer) else d_x
+        elif isinstance(projection, RateCache):
+            grads["weights0"], grads["bias0"] = rate_dense_backward(d_current, projection)
+        else:   # spikes, or one analog frame that receives the gradient of all T steps
+            d_frame = d_current.sum(axis=0, keepdims=True) if cache.analog_input else d_current
+            _, grads["weights0"], grads["bias0"] = dense_backward(d_frame, projection, need_dx=False)
+    return grads

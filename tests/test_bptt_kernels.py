@@ -1,0 +1,140 @@
+"""Every Numba kernel of spikingnn.kernels.bptt against its NumPy reference, and the two backends end to end."""
+import itertools
+
+import numba
+import numpy as np
+import pytest
+
+from spikingnn.kernels import bptt
+from spikingnn.training.encoders import encode, pixel_levels, rate_input
+from spikingnn.training.layers import NeuronSpec
+from spikingnn.training.network import NetworkSpec, init_params, network_backward, network_forward
+from spikingnn.training.surrogate import make_surrogate
+
+T, BATCH, N = 7, 5, 6
+EMPTY2, EMPTY3 = np.zeros((0, 0)), np.zeros((0, 0, 0))
+
+
+def _neuron_case(rng, recurrent, alif, fixed_reset, smooth):
+    current = rng.normal(0.4, 0.8, (T, BATCH, N))
+    beta, v_threshold = rng.uniform(0.7, 0.99, N), rng.uniform(0.5, 1.5, N)
+    w_rec = rng.normal(0, 0.5, (N, N)) if recurrent else EMPTY2
+    reset_spikes = (rng.random((T, BATCH, N)) < 0.3).astype(float) if fixed_reset else EMPTY3
+    return current, beta, v_threshold, (0.9 if alif else 0.0), (0.3 if alif else 0.0), w_rec, reset_spikes, smooth
+
+
+GRID = list(itertools.product([0, 1, 2], [False, True], [False, True], [False, True], [False, True], [0, 1, 2, 3]))
+
+
+@pytest.mark.parametrize("reset_code,recurrent,alif,fixed_reset,smooth,code", GRID)
+def test_neuron_kernels_match_reference(reset_code, recurrent, alif, fixed_reset, smooth, code):
+    rng = np.random.default_rng(reset_code + 2 * recurrent + 4 * alif + 8 * fixed_reset + 16 * smooth + 32 * code)
+    current, beta, thr, rho, b_adapt, w_rec, reset_spikes, smooth = _neuron_case(rng, recurrent, alif, fixed_reset,
+                                                                                 smooth)
+    args = (current, beta, thr, rho, b_adapt, w_rec, reset_code, code, 3.0, smooth, reset_spikes)
+    ref, fast = bptt.neuron_forward_reference(*args), bptt.neuron_forward_kernel(*args)
+    for name, a, b in zip(("v", "s", "thr"), ref, fast):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12, err_msg=name)
+    v, s, thr_t = ref
+    assert 0 < s.mean() < 1 or smooth or reset_code == bptt.READOUT, "the case should make some spikes"
+    d_s, d_v_out = rng.standard_normal(v.shape), rng.standard_normal(v.shape)
+    for detach in (False, True):
+        args = (d_s, d_v_out, v, s, thr_t, beta, rho, b_adapt, w_rec, reset_code, detach, code, 3.0, reset_spikes)
+        ref, fast = bptt.neuron_backward_reference(*args), bptt.neuron_backward_kernel(*args)
+        for name, a, b in zip(("dv", "dthr"), ref, fast):
+            np.testing.assert_allclose(b, a, rtol=1e-11, atol=1e-12, err_msg=f"{name} detach={detach}")
+
+
+def test_neuron_forward_is_snntorch_leaky():
+    """v[t] = beta v[t-1] + I[t] - thr s[t-1], s[t] = (v[t] > thr), worked out by hand for one neuron."""
+    current = np.array([0.6, 0.6, 0.6, 0.0, 1.0, 1.0])[:, None, None]
+    v, s, _ = bptt.neuron_forward_kernel(current, np.array([0.5]), np.array([1.0]), 0.0, 0.0, EMPTY2, 0, 0, 25.0,
+                                         False, EMPTY3)
+    #  0.6;  0.3 + 0.6 = 0.9;  0.45 + 0.6 = 1.05 > 1 fires;  0.525 - 1 = -0.475;  -0.2375 + 1;  0.38125 + 1
+    np.testing.assert_allclose(v[:, 0, 0], [0.6, 0.9, 1.05, -0.475, 0.7625, 1.38125])
+    np.testing.assert_array_equal(s[:, 0, 0], [0, 0, 1, 0, 0, 1])
+
+
+def test_threshold_crossing_is_strict():
+    """v exactly at the threshold does not fire (snnTorch's Heaviside is x > 0)."""
+    v, s, _ = bptt.neuron_forward_kernel(np.ones((1, 1, 1)), np.array([0.9]), np.array([1.0]), 0.0, 0.0, EMPTY2, 0, 0,
+                                         25.0, False, EMPTY3)
+    assert v[0, 0, 0] == 1.0 and s[0, 0, 0] == 0.0
+
+
+def _rate_case(rng, batch=6, n_in=30, num_steps=T):
+    levels = pixel_levels(rng.random((batch, n_in)) * (rng.random((batch, n_in)) < 0.4))
+    return rate_input(levels, num_steps, rng), levels
+
+
+def test_rate_kernels_match_reference():
+    rng = np.random.default_rng(0)
+    r, _ = _rate_case(rng)
+    weights, bias = rng.standard_normal((r.n_inputs, 4)), rng.standard_normal(4)
+    np.testing.assert_allclose(bptt.rate_current_kernel(*r[:5], weights, bias),
+                               bptt.rate_current_reference(*r[:5], weights, bias), rtol=1e-12, atol=1e-12)
+    d_current = rng.standard_normal((T, 6, 4))
+    np.testing.assert_allclose(bptt.rate_weight_grad_kernel(*r[:4], d_current, r.n_inputs),
+                               bptt.rate_weight_grad_reference(*r[:4], d_current, r.n_inputs), rtol=1e-12, atol=1e-12)
+
+
+def test_rate_spikes_fire_with_probability_level_over_256():
+    """Over 4000 steps, each pixel's firing frequency is within 5 standard errors of level / 256."""
+    rng = np.random.default_rng(1)
+    levels = np.array([[0, 1, 64, 128, 200, 255, 256]], dtype=np.uint16)
+    spikes = rate_input(levels, 4000, rng).dense()[:, 0, :]
+    p = levels[0] / 256.0
+    np.testing.assert_array_less(np.abs(spikes.mean(axis=0) - p), 5 * np.sqrt(p * (1 - p) / 4000) + 1e-12)
+    assert spikes[:, 0].sum() == 0 and spikes[:, -1].all()
+
+
+def test_spike_kernels_match_reference_on_counts():
+    """Event-driven projection of inputs that are mostly zero, with counts (residual outputs) besides 0/1."""
+    rng = np.random.default_rng(2)
+    spikes = rng.integers(0, 3, (T, BATCH, 20)) * (rng.random((T, BATCH, 20)) < 0.2)
+    spikes = spikes.astype(float)
+    weights, bias, d_current = rng.standard_normal((20, 3)), rng.standard_normal(3), rng.standard_normal((T, BATCH, 3))
+    np.testing.assert_allclose(bptt.spike_current_kernel(spikes, weights, bias),
+                               bptt.spike_current_reference(spikes, weights, bias), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(bptt.spike_weight_grad_kernel(spikes, d_current),
+                               bptt.spike_weight_grad_reference(spikes, d_current), rtol=1e-12, atol=1e-12)
+
+
+def test_weight_gradients_do_not_depend_on_the_thread_count():
+    """Fixed batch chunks summed in a fixed order: bit-identical with 1 thread and with all of them."""
+    rng = np.random.default_rng(3)
+    r, _ = _rate_case(rng, batch=20)
+    d_current = rng.standard_normal((T, 20, 8)).astype(np.float32)
+    spikes = (rng.random((T, 20, 12)) < 0.3).astype(np.float32)
+    results = []
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        numba.set_num_threads(threads)
+        results.append((bptt.rate_weight_grad_kernel(*r[:4], d_current, r.n_inputs),
+                        bptt.spike_weight_grad_kernel(spikes, d_current[..., :5])))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("encoding", ["rate", "latency", "current"])
+@pytest.mark.parametrize("reset,detach", [("subtract", True), ("zero", False)])
+def test_numba_and_numpy_backends_agree(encoding, reset, detach):
+    """Same spikes, same gradients of every parameter, for a recurrent ALIF network with a residual layer."""
+    rng = np.random.default_rng(4)
+    surrogate = make_surrogate("fast_sigmoid")
+    spec = NetworkSpec((16, 8, 8, 3), T, NeuronSpec(reset, detach, 0.9, 0.2, surrogate),
+                       NeuronSpec(reset, detach, 0.0, 0.0, surrogate), recurrent=True, residual=True)
+    params = init_params(spec, 0.9, 1.0, np.random.default_rng(5), np.float64)
+    params = {k: v * 3 if k.startswith("weights") else v for k, v in params.items()}
+    levels = pixel_levels(rng.random((BATCH, 16)) * (rng.random((BATCH, 16)) < 0.6))
+    encoded = encode(encoding, levels, T, np.random.default_rng(6), np.float64)
+    d_out, d_v = rng.standard_normal((T, BATCH, 3)), rng.standard_normal((T, BATCH, 3))
+    results = {}
+    for backend in ("numpy", "numba"):
+        spikes, cache = network_forward(params, spec, encoded, backend)
+        results[backend] = spikes, network_backward([None, None, d_out], d_v, cache, spec, learn_leak_threshold=True)
+    for a, b in zip(results["numpy"][0], results["numba"][0]):
+        np.testing.assert_array_equal(a, b)
+    assert 0 < results["numba"][0][0].mean() < 1, "the hidden layer should spike"
+    for name, grad in results["numpy"][1].items():
+        np.testing.assert_allclose(results["numba"][1][name], grad, rtol=1e-9, atol=1e-12, err_msg=name)

@@ -1,0 +1,102 @@
+"""The scripts that look inside a trained network run headless on a tiny saved model and write their files;
+the demo digits and the recovered initial weights are what they claim to be."""
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from spikingnn.cli import write_metrics
+from spikingnn.serialization import save
+from spikingnn.training.model import SNNClassifier
+from spikingnn.viz.demo import demo_model, initial_weights, synthetic_digits
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "visualizations"
+STEPS = 5
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(f"viz_script_{name}", SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tiny_model(tmp_path, seed=0, lr=3e-3):
+    """784-8-10, T = 5, one epoch on 100 synthetic digits, saved to tmp_path: a second of training."""
+    images, labels = synthetic_digits(100, np.random.default_rng(seed))
+    model = SNNClassifier(hidden=(8,), num_steps=STEPS, epochs=1, batch_size=25, lr=lr, random_state=seed)
+    model.fit(images, labels, progress=False)
+    return model, save(model, tmp_path / "tiny.npz")
+
+
+def _nonempty_png(path):
+    assert path.stat().st_size > 0
+    with Image.open(path) as image:
+        assert image.format == "PNG" and min(image.size) > 100
+
+
+def test_network_animation_writes_one_gif_frame_per_time_step(tmp_path):
+    _, model_path = _tiny_model(tmp_path)
+    _script("network_animation").main(["--model", str(model_path), "--out", str(tmp_path), "--digit", "3"])
+    with Image.open(tmp_path / "network_animation.gif") as gif:
+        assert gif.n_frames == STEPS and gif.size == (720, 414)
+
+
+def test_output_activity_and_weights_scripts_write_their_pictures(tmp_path):
+    _, model_path = _tiny_model(tmp_path)
+    _script("output_activity").main(["--model", str(model_path), "--out", str(tmp_path)])
+    _script("weights_viz").main(["--model", str(model_path), "--out", str(tmp_path), "--fields", "4"])
+    for name in ("output_activity.png", "weight_histograms.png", "receptive_fields.png"):
+        _nonempty_png(tmp_path / name)
+
+
+def test_energy_vs_steps_prints_one_line_per_t(tmp_path, capsys):
+    _, model_path = _tiny_model(tmp_path)
+    _script("energy_vs_steps").main(["--model", str(model_path), "--out", str(tmp_path), "--steps", "2", "4",
+                                     "--images", "20"])
+    _nonempty_png(tmp_path / "energy_vs_steps.png")
+    printed = capsys.readouterr().out
+    assert "T =   2:" in printed and "T =   4:" in printed and "ANN of the same architecture" in printed
+
+
+def test_training_curves_reads_a_runs_metrics_csv(tmp_path):
+    history = [dict(epoch=e, train_loss=1.0 / e, train_accuracy=0.8, val_accuracy=0.75, spike_rates=[0.1, 0.02])
+               for e in (1, 2)]
+    write_metrics(tmp_path / "run" / "metrics.csv", history)
+    _script("training_curves").main(["--run", str(tmp_path / "run"), "--out", str(tmp_path)])
+    _nonempty_png(tmp_path / "training_curves.png")
+
+
+def test_synthetic_digits_are_mnist_like():
+    images, labels = synthetic_digits(50, np.random.default_rng(0))
+    assert images.shape == (50, 28, 28) and images.dtype == np.uint8
+    assert set(labels) <= set(range(10))
+    rows, cols = np.indices((28, 28))
+    for image in images:                      # ink bright, centre of mass near MNIST's (14, 14)
+        mass = image.astype(float) / image.sum()
+        assert image.max() > 200
+        assert abs((mass * rows).sum() - 14) < 3.5 and abs((mass * cols).sum() - 14) < 3.5
+    again, _ = synthetic_digits(50, np.random.default_rng(0))
+    np.testing.assert_array_equal(images, again)
+
+
+def test_initial_weights_are_the_weights_training_started_from(tmp_path):
+    """A learning rate far below float32 resolution leaves the weights where they started."""
+    frozen, _ = _tiny_model(tmp_path, lr=1e-30)
+    for before, after in zip(initial_weights(frozen), frozen.weights_):
+        np.testing.assert_array_equal(before, after)
+    trained, _ = _tiny_model(tmp_path, lr=3e-3)
+    assert not np.array_equal(initial_weights(trained)[0], trained.weights_[0])
+    np.testing.assert_array_equal(initial_weights(trained)[0], initial_weights(frozen)[0])   # same random_state
+
+
+def test_demo_model_trains_without_a_saved_model():
+    model = demo_model(hidden=8, num_steps=4, n_train=60, seed=1)
+    assert model.layer_sizes_ == [784, 8, 10] and model.epoch_ == 1
+
+
+def test_a_missing_model_file_is_reported():
+    with pytest.raises(FileNotFoundError):
+        _script("output_activity").main(["--model", "/nonexistent/model.npz", "--out", "unused"])
