@@ -59,7 +59,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.linalg import lstsq
-from scipy.signal import lfilter
 
 from ._validation import as_rng, check_finite, check_non_negative, check_positive, check_shape
 from .groups import LIFGroup
@@ -226,4 +225,5 @@ def filter_spikes(spikes, dt: float, tau_syn: float = 10.0) -> np.ndarray:
     check_positive("tau_syn", tau_syn, "ms")
     beta = np.exp(-dt / tau_syn)
     s = np.asarray(spikes, dtype=float)
+    from scipy.signal import lfilter      # imported here: scipy.signal takes ~0.5 s to import
     return lfilter([(1.0 - beta) * 1000.0 / dt], [1.0, -beta], s, axis=0)

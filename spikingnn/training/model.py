@@ -284,6 +284,12 @@ class SNNClassifier:
                          [np.concatenate([p[2][i] for p in parts], axis=1) for i in layers])
 
     # ---------------------------------------------------------------------------------------- state
+    def save(self, path):
+        """Write the model to ``path``: an .npz with a JSON header, written atomically (``serialization.py``);
+        ``spikingnn.load(path)`` reads it back."""
+        from spikingnn.serialization import save
+        return save(self, path)
+
     def get_state(self):
         """(config, arrays): everything needed to continue training bit-exactly (see the module docstring)."""
         config = {"format": STATE_FORMAT, "params": self.get_params()}
