@@ -292,23 +292,34 @@ def cmd_predict(args) -> int:
         raise ValueError(f"no such picture: {args.image}")
     digit = prepare_digit(args.image)
     model = load(args.model)
-    output = np.asarray(model.record(digit[None]).spikes[-1])[:, 0, :]          # (T, n_classes)
-    counts = output.sum(axis=0).astype(int)
-    predicted = model.predict(digit[None])[0]        # same spikes: inference encoding is seeded per batch
+    record = model.record(digit[None])          # same spikes as predict: inference encoding is seeded per batch
+    predicted = model.predict(digit[None])[0]
+    output = np.asarray(record.spikes[-1])[:, 0, :]                 # (T, n_classes)
     print(f"predicted class: {predicted}")
     print(f"output spike counts over {output.shape[0]} steps:")
-    for label, count in zip(model.classes_, counts):
+    for label, count in zip(model.classes_, output.sum(axis=0).astype(int)):
         print(f"  {label}: {count:3d}{'  <- predicted' if label == predicted else ''}")
+    membrane = None
+    if model.loss.startswith("ce_mem"):
+        # The output layer of a membrane loss integrates without firing (its counts are all zero): its class
+        # scores are the membrane potentials, averaged or maximised over time as in training.
+        membrane = np.asarray(record.v[-1])[:, 0, :]
+        scores = membrane.mean(axis=0) if model.loss == "ce_mem_mean" else membrane.max(axis=0)
+        print(f"output membrane scores ({'mean' if model.loss == 'ce_mem_mean' else 'max'} over time):")
+        for label, score in zip(model.classes_, scores):
+            print(f"  {label}: {score:7.3f}{'  <- predicted' if label == predicted else ''}")
     if args.raster:
-        print(f"wrote {_save_png(_prediction_figure(digit, output, model.classes_, model.dt), Path(args.raster))}")
+        figure = _prediction_figure(digit, output, membrane, model.classes_, model.dt)
+        print(f"wrote {_save_png(figure, Path(args.raster))}")
     return 0
 
 
-def _prediction_figure(digit: np.ndarray, output: np.ndarray, classes, dt: float):
-    """The picture as the network sees it, the output raster and the race of the spike counts."""
+def _prediction_figure(digit: np.ndarray, output: np.ndarray, membrane, classes, dt: float):
+    """The picture as the network sees it, the output raster, and the race of the spike counts (or, for a
+    non-spiking read-out layer, its membrane potentials)."""
     import matplotlib.pyplot as plt
 
-    from spikingnn.plotting import plot_output_counts, plot_raster
+    from spikingnn.plotting import plot_membrane, plot_output_counts, plot_raster
 
     fig, (ax_digit, ax_raster, ax_counts) = plt.subplots(1, 3, figsize=(13, 3.6), width_ratios=[1, 2, 2],
                                                          layout="constrained")
@@ -318,7 +329,11 @@ def _prediction_figure(digit: np.ndarray, output: np.ndarray, classes, dt: float
     plot_raster(output, dt=dt, ax=ax_raster, title="output neurons")
     ax_raster.set_yticks(range(len(classes)), [str(c) for c in classes])
     ax_raster.set_ylabel("output neuron (class)")
-    plot_output_counts(output, dt=dt, ax=ax_counts, class_names=classes)
+    if membrane is None:
+        plot_output_counts(output, dt=dt, ax=ax_counts, class_names=classes)
+    else:
+        plot_membrane(membrane, dt=dt, labels=[str(c) for c in classes], ax=ax_counts)
+        ax_counts.set_title("read-out membranes (the class scores)")
     return fig
 
 

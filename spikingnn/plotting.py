@@ -45,3 +45,16 @@ def save_figure(fig, out_dir, name: str) -> Path:
     fig.savefig(path, dpi=fig.dpi, bbox_inches="tight")
     print(f"wrote {path}")
     return path
+
+
+def run_figure_script(description: str, make_figure, name: str, argv=None) -> Path:
+    """The whole ``main()`` of a one-picture script: parse --out/--show, pick the backend, build the figure with
+    ``make_figure()``, save it as ``out/name``, and open a window if --show was given."""
+    args = script_parser(description).parse_args(argv)
+    use_backend(args.show)
+    path = save_figure(make_figure(), args.out, name)
+    if args.show:
+        import matplotlib.pyplot as plt
+
+        plt.show()
+    return path

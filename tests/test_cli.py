@@ -196,10 +196,12 @@ def draw_seven(path, ink, paper):
     return path
 
 
-@pytest.mark.parametrize("ink, paper", [(0, 255), (255, 0)])
-def test_predict_prints_the_class_and_every_output_count(capsys, data_dir, tmp_path, ink, paper):
+@pytest.mark.parametrize("ink, paper, loss", [(0, 255, "ce_count"), (255, 0, "ce_count"), (0, 255, "ce_mem_mean")])
+def test_predict_prints_the_class_and_every_output_score(capsys, data_dir, tmp_path, ink, paper, loss):
+    """The predicted class has the most output spikes (count loss) or the highest read-out membrane score
+    (membrane loss, whose output layer does not fire); both polarities of a picture work."""
     out = tmp_path / "run"
-    assert train(capsys, data_dir, out, "--epochs", "1")[0] == 0
+    assert train(capsys, data_dir, out, "--epochs", "1", "--loss", loss)[0] == 0
     picture = draw_seven(tmp_path / "seven.png", ink, paper)
     status, stdout, _ = run(capsys, "predict", "--model", out / "model.npz", "--image", picture,
                             "--raster", tmp_path / "raster.png")
@@ -208,7 +210,12 @@ def test_predict_prints_the_class_and_every_output_count(capsys, data_dir, tmp_p
     predicted = int(lines[0].split(":")[1])
     counts = {int(line.split(":")[0]): int(line.split(":")[1].split()[0]) for line in lines[2:12]}
     assert sorted(counts) == list(range(10))
-    assert counts[predicted] == max(counts.values())
+    if loss == "ce_count":
+        assert counts[predicted] == max(counts.values()) > 0
+    else:
+        assert "membrane scores" in lines[12]
+        scores = {int(line.split(":")[0]): float(line.split(":")[1].split()[0]) for line in lines[13:23]}
+        assert sorted(scores) == list(range(10)) and scores[predicted] == max(scores.values())
     assert (tmp_path / "raster.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -9,7 +9,7 @@ inter-spike intervals against spike number for several beta_adapt. Time in ms, v
 import numpy as np
 
 from spikingnn.neurons import ALIF
-from spikingnn.plotting import plot_membrane, plot_raster, save_figure, script_parser, use_backend
+from spikingnn.plotting import plot_membrane, plot_raster, run_figure_script
 
 DT = 0.1                     # ms
 DURATION = 800.0             # ms
@@ -65,13 +65,7 @@ def make_figure():
 
 
 def main(argv=None):
-    args = script_parser(__doc__.splitlines()[0]).parse_args(argv)
-    use_backend(args.show)
-    save_figure(make_figure(), args.out, "alif_adaptation.png")
-    if args.show:
-        import matplotlib.pyplot as plt
-
-        plt.show()
+    run_figure_script(__doc__.splitlines()[0], make_figure, "alif_adaptation.png", argv)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ spike; (d) the f-I curve, simulated rates (dots) over the analytic curve (lines)
 import numpy as np
 
 from spikingnn.neurons import FirstOrderLIF, lif_rate
-from spikingnn.plotting import plot_membrane, save_figure, script_parser, use_backend
+from spikingnn.plotting import plot_membrane, run_figure_script
 
 DT = 0.1   # ms
 
@@ -106,13 +106,7 @@ def make_figure():
 
 
 def main(argv=None):
-    args = script_parser(__doc__.splitlines()[0]).parse_args(argv)
-    use_backend(args.show)
-    save_figure(make_figure(), args.out, "lif_dynamics.png")
-    if args.show:
-        import matplotlib.pyplot as plt
-
-        plt.show()
+    run_figure_script(__doc__.splitlines()[0], make_figure, "lif_dynamics.png", argv)
 
 
 if __name__ == "__main__":

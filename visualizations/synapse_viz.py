@@ -10,7 +10,7 @@ spikingnn/synapses.py). Time in ms; currents in units of the weight w, so that R
 import numpy as np
 
 from spikingnn.neurons import FirstOrderLIF
-from spikingnn.plotting import plot_membrane, save_figure, script_parser, use_backend
+from spikingnn.plotting import plot_membrane, run_figure_script
 from spikingnn.synapses import FirstOrderSynapse
 
 DT = 0.1   # ms
@@ -118,13 +118,7 @@ def make_figure():
 
 
 def main(argv=None):
-    args = script_parser(__doc__.splitlines()[0]).parse_args(argv)
-    use_backend(args.show)
-    save_figure(make_figure(), args.out, "synapse_dynamics.png")
-    if args.show:
-        import matplotlib.pyplot as plt
-
-        plt.show()
+    run_figure_script(__doc__.splitlines()[0], make_figure, "synapse_dynamics.png", argv)
 
 
 if __name__ == "__main__":

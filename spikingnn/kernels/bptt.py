@@ -27,17 +27,10 @@ Surrogate functions are selected by an integer code (the kernels cannot take Pyt
 """
 from __future__ import annotations
 
-import os
 
-# Numba's OpenMP threads spin between parallel regions by default; on a busy machine (other processes on the
-# cores) each of our short kernels then waits for a descheduled spinner, up to 80x slower on 2 shared cores.
-# Passive waiting costs a few microseconds per kernel on an idle machine. Set before OpenMP starts; an explicit
-# user setting wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "passive")
-
-import numba  # noqa: E402
-import numpy as np  # noqa: E402
-from numba import prange  # noqa: E402
+import numba
+import numpy as np
+from numba import prange
 
 # Integer codes of the reset modes and surrogates (kernels compare with the literals: no globals in kernels).
 RESET_SUBTRACT, RESET_ZERO, READOUT = 0, 1, 2     # READOUT: never fires, never resets (a leaky integrator)
