@@ -55,8 +55,8 @@ def surrogate_grad(code, slope, x):
         return 0.5 * slope / (1.0 + (0.5 * np.pi * slope * x) ** 2)
     if code == 2:  # TRIANGLE
         return slope * np.maximum(0.0, 1.0 - slope * np.abs(x))
-    s = 0.5 * (1.0 + np.tanh(0.5 * slope * x))
-    return slope * s * (1.0 - s)
+    # k s (1 - s) with s = sigma(k x), written as k / (4 cosh^2(k x / 2)): no cancellation where s is near 0 or 1
+    return 0.25 * slope / np.cosh(0.5 * slope * x) ** 2
 
 
 @numba.njit(cache=True)
