@@ -8,9 +8,10 @@ own, with the same thread count, interleaved (spikingnn, Brian2 cpp_standalone, 
 median of the repeats is reported: on a shared machine a lone timing means little.
 
 What is timed: Brian2's own timer around its simulation loop (its code generation and compilation are
-excluded and reported apart); for spikingnn, ``Network.run`` in a fresh process whose Numba cache is warm:
-the run loop alone; plus the loading of the compiled simulation kernel from the cache (what compiling costs
-with a warm cache); plus, in addition, Numba's own start-up, which the first call of any jitted function in a
+excluded and reported apart, and so is its set-up: creating the synapses, initialising the variables); for
+spikingnn, ``Network.run`` in a fresh process whose Numba cache is warm, after ``Network.build`` (the set-up:
+building the network and gathering its arrays, reported apart): the run loop alone; plus the loading of the
+compiled simulation kernel from the cache (what compiling costs with a warm cache); plus, in addition, Numba's own start-up, which the first call of any jitted function in a
 process pays once, whatever the function (about 0.4 s here: Numba imports its implementation modules, SciPy's
 BLAS among them, and compiles its runtime; with the full garbage collection its new objects make due), as
 Brian2 pays its import and start-up outside its timer.
@@ -49,6 +50,7 @@ def worker(args) -> dict:
     gc.collect()          # the full collection Numba's ~10^5 new objects make due (~50 ms): now, not by chance later
     numba_started = time.perf_counter()
     net = cuba_network(args.n, args.p, rng=args.seed, backend=args.backend)
+    net.build()                 # gathers the synapses into the pools: set-up, like Brian2's, outside the timers
     built = time.perf_counter()
     net.run(net.dt)                                    # the first step: loads the kernel from Numba's cache
     first_step = time.perf_counter()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from spikingnn._io import atomic_write
 from spikingnn.datasets import load_mnist
-from spikingnn.diehl_cook import DiehlCookNetwork
+from spikingnn.diehl_cook import DiehlCookNetwork, DiehlCookParams
 
 
 def parse_args(argv=None):
@@ -32,6 +32,8 @@ def parse_args(argv=None):
     parser.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz if it exists")
     parser.add_argument("--checkpoint-every", type=int, default=5_000, help="images between checkpoints")
     parser.add_argument("--data-dir", default=None, help="folder with the MNIST files (default: see datasets.py)")
+    parser.add_argument("--paper-params", action="store_true",
+                        help="the paper's parameters (default: DiehlCookParams.one_pass(), tuned for one pass)")
     parser.add_argument("--backend", choices=("numba", "numpy"), default="numba", help="numpy: the slow reference")
     return parser.parse_args(argv)
 
@@ -50,7 +52,8 @@ def main(argv=None) -> int:
         net = DiehlCookNetwork.load(checkpoint, backend=args.backend)
         print(f"resuming from {checkpoint} after {net.images_seen} images (N = {net.n_neurons})")
     else:
-        net = DiehlCookNetwork(args.n_neurons, seed=args.seed, backend=args.backend)
+        params = DiehlCookParams() if args.paper_params else DiehlCookParams.one_pass()
+        net = DiehlCookNetwork(args.n_neurons, params=params, seed=args.seed, backend=args.backend)
     start, first_image = time.perf_counter(), net.images_seen
     try:
         net.train(train_x[:n_train], train_y[:n_train], checkpoint=checkpoint, checkpoint_every=args.checkpoint_every)
@@ -72,10 +75,11 @@ def main(argv=None) -> int:
           f"(N = {net.n_neurons}, {n_train} training images, {n_label} for labelling)")
 
     net.save(out / "network.npz")
-    results = {"n_neurons": net.n_neurons, "train_images": n_train, "label_images": n_label, "test_images": n_test,
-               "test_accuracy": accuracy, "seed": args.seed, "train_seconds_this_run": train_seconds,
-               "train_images_this_run": trained, "images_per_second": trained / max(train_seconds, 1e-9),
-               "label_seconds": label_seconds, "test_seconds": test_seconds}
+    results = {"n_neurons": net.n_neurons, "paper_params": args.paper_params, "train_images": n_train,
+               "label_images": n_label, "test_images": n_test, "test_accuracy": accuracy, "seed": args.seed,
+               "train_seconds_this_run": train_seconds, "train_images_this_run": trained,
+               "images_per_second": trained / max(train_seconds, 1e-9), "label_seconds": label_seconds,
+               "test_seconds": test_seconds}
     with atomic_write(out / "results.json", "w") as handle:
         json.dump(results, handle, indent=2)
     print(f"saved {out / 'network.npz'} and {out / 'results.json'}")

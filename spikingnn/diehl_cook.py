@@ -60,7 +60,7 @@ import numpy as np
 
 from ._io import atomic_write
 from ._signals import deferred_sigint
-from ._validation import as_rng, check_choice, check_finite, check_positive, check_shape
+from ._validation import as_rng, check_choice, check_finite, check_in_range, check_positive, check_shape
 from .kernels.diehl_cook import (Constants, State, rest_kernel, rest_reference, run_steps_kernel,
                                  run_steps_reference)
 
@@ -107,6 +107,7 @@ class DiehlCookParams:
     tau_post2: float = 40.0
     nu_pre: float = 1e-4
     nu_post: float = 1e-2
+    nu_final: float = 1.0         # over one call of train(), nu_pre and nu_post fall linearly to this fraction
     w_max: float = 1.0
     w_init: float = 0.3           # initial weights uniform in [0.01, 1.01) * w_init
     weight_sum: float = 78.0      # each E neuron's incoming weights sum to this before every training image
@@ -119,11 +120,29 @@ class DiehlCookParams:
                      "tau_theta", "tau_pre", "tau_post1", "tau_post2", "w_max", "w_init", "weight_sum",
                      "min_spikes", "max_presentations", "g_negligible"):
             check_positive(name, getattr(self, name), "ms" if name.startswith(("tau", "dt")) else "")
+        check_in_range("nu_final", self.nu_final, 0.0, 1.0)
         if not (self.v_threshold_e - self.theta_offset + self.theta_init > self.v_reset_e
                 and self.v_threshold_i > self.v_reset_i):
             raise ValueError("thresholds must start above the reset potentials; got "
                              f"E: {self.v_threshold_e - self.theta_offset + self.theta_init} vs {self.v_reset_e}, "
                              f"I: {self.v_threshold_i} vs {self.v_reset_i}")
+
+    @classmethod
+    def one_pass(cls, **changes) -> "DiehlCookParams":
+        """The paper's parameters with four changed so that *one* pass over the 60,000 MNIST images is enough.
+
+        The paper trains for several passes (the reference code: 3 for N = 400); with its values one pass
+        leaves N = 100 near 65% (``docs``: measured in this project). Changed, each measured with N = 100 on
+        20,000 images (test accuracy 63% -> 77% -> 82%):
+
+        * ``max_rate`` 63.75 -> 127.5 Hz (and ``rate_boost`` 31.875 -> 63.75 Hz): twice the input spikes per
+          presentation, so each neuron's drive is less noisy (BindsNET's Diehl & Cook example also uses 128 Hz);
+        * ``w_ie`` 17 -> 34: lateral inhibition scaled with the doubled excitation (sharper winner-take-all);
+        * ``nu_pre`` 1e-4 -> 4e-4 and ``nu_post`` 0.01 -> 0.04: four times faster STDP, as one pass gives each
+          neuron fewer images to learn from.
+        """
+        tuned = dict(max_rate=127.5, rate_boost=63.75, w_ie=34.0, nu_pre=4e-4, nu_post=0.04)
+        return cls(**{**tuned, **changes})
 
     def steps(self, duration: float) -> int:
         """Number of dt steps in ``duration`` ms."""
@@ -274,15 +293,17 @@ class DiehlCookNetwork:
         """Adaptive threshold increments of the E neurons (mV)."""
         return self.state.theta
 
-    def present(self, image, learn: bool = True) -> np.ndarray:
+    def present(self, image, learn: bool = True, nu_scale: float = 1.0) -> np.ndarray:
         """Show one image (pixels 0-255) for ``presentation`` ms, then rest; returns the (n_neurons,) E spike
-        counts of the last presentation. Repeats it brighter while fewer than ``min_spikes`` E spikes occur."""
+        counts of the last presentation. Repeats it brighter while fewer than ``min_spikes`` E spikes occur.
+        ``nu_scale`` multiplies both learning rates (``train`` anneals them with it)."""
         p = self.params
         pixels = np.asarray(image, dtype=float).reshape(-1)
         check_shape("image", pixels, (self.n_input,))
         run_steps, rest = (run_steps_kernel, rest_kernel) if self.backend == "numba" else \
             (run_steps_reference, rest_reference)
         constants, max_rate = p.constants(), p.max_rate
+        constants = constants._replace(nu_pre=constants.nu_pre * nu_scale, nu_post=constants.nu_post * nu_scale)
         for _ in range(p.max_presentations):
             if learn:
                 normalize_columns(self.state.w, p.weight_sum)
@@ -299,6 +320,9 @@ class DiehlCookNetwork:
               progress: bool = True) -> "DiehlCookNetwork":
         """Learn from ``images[self.images_seen:]`` in order, so a reloaded checkpoint continues where it stopped.
 
+        Image k is learned with the rates nu_pre, nu_post times 1 - (1 - nu_final) k / len(images): constant with
+        the paper's ``nu_final = 1``, annealed towards the end of the pass otherwise.
+
         With ``labels`` the progress bar shows the running accuracy estimate (``RunningAccuracy``; it restarts
         on resume). With ``checkpoint`` (a path) the network is saved every ``checkpoint_every`` images, at the
         end, and on Ctrl-C: the image in progress finishes, the checkpoint is written, then KeyboardInterrupt
@@ -313,7 +337,8 @@ class DiehlCookNetwork:
         with bar, deferred_sigint() as interrupted:
             while self.images_seen < len(images):
                 k = self.images_seen
-                counts = self.present(images[k], learn=True)
+                counts = self.present(images[k], learn=True,
+                                      nu_scale=1.0 - (1.0 - self.params.nu_final) * k / len(images))
                 self.images_seen += 1
                 bar.update()
                 if running is not None:

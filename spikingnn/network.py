@@ -127,7 +127,7 @@ class Network:
         """Advance round(duration / dt) steps; ``progress`` shows a tqdm bar in simulated ms."""
         n_steps = int(round(float(check_non_negative("duration", duration, "ms")) / self.dt))
         if self._pools is None:
-            self._pools = self._build()
+            self.build()
         else:                                  # the weights may have changed since the last run
             neurons, synapses, spikes, states = self._pools
             self._pools = (neurons, synapses._replace(uniform=self._uniform_weights()), spikes, states)
@@ -147,6 +147,14 @@ class Network:
                     self._run_steps(inputs, steps)
                 if progress:
                     bar.update(round(steps * self.dt, 6))
+
+    def build(self) -> None:
+        """Gather the arrays of all objects into the pools the kernels run on (see the module docstring).
+
+        ``run`` does this by itself when objects were added since; calling it first moves the copying (tens of
+        ms for millions of synapses) out of the first run, e.g. to time the simulation alone.
+        """
+        self._pools = self._build()
 
     def _resolved_backend(self) -> str:
         if self.backend is not None:

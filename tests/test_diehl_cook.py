@@ -218,13 +218,32 @@ def test_resumed_training_equals_uninterrupted_training(tmp_path):
     assert_states_close(straight.state, resumed.state, atol=0.0)
 
 
+def test_annealed_learning_rates_fall_linearly_over_one_pass():
+    """nu_final = 0.5 over 4 images: image k learns with both rates times 1 - 0.5 k / 4; rates times 0 learn nothing."""
+    images = blob_images(np.random.default_rng(9), 4)
+    annealed = DiehlCookNetwork(10, N_INPUT, dataclasses.replace(SMALL, nu_final=0.5), seed=2)
+    annealed.train(images, progress=False)
+    by_hand = small_network(seed=2)
+    for k, image in enumerate(images):
+        by_hand.present(image, learn=True, nu_scale=1.0 - 0.5 * k / 4)
+    assert_states_close(annealed.state, by_hand.state, atol=0.0)
+    assert not np.allclose(small_network(seed=2).train(images, progress=False).state.w, annealed.state.w)
+    frozen = small_network(seed=2)
+    normalised = frozen.state.w.copy()
+    normalize_columns(normalised, SMALL.weight_sum)
+    frozen.present(images[0], learn=True, nu_scale=0.0)
+    np.testing.assert_allclose(frozen.state.w, normalised, rtol=1e-12)
+    with pytest.raises(ValueError, match="nu_final"):
+        DiehlCookParams(nu_final=1.5)
+
+
 def test_ctrl_c_finishes_the_image_saves_and_raises(tmp_path):
     images = blob_images(np.random.default_rng(7), 6)
     net = small_network(seed=4)
     present = net.present
 
-    def present_then_interrupt(image, learn=True):
-        counts = present(image, learn)
+    def present_then_interrupt(image, learn=True, **rates):
+        counts = present(image, learn, **rates)
         if net.images_seen == 1:
             signal.raise_signal(signal.SIGINT)   # Ctrl-C while the second image is being learned
         return counts

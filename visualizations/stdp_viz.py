@@ -40,8 +40,8 @@ def plot_window(plt):
     ax.set_xlabel(r"$\Delta t = t_\mathrm{post} - t_\mathrm{pre}$ (ms)")
     ax.set_ylabel(r"weight change $\Delta w$ (units of $w_\mathrm{max}$)")
     ax.set_title(rf"STDP window ($\tau_+$ = {WINDOW['tau_plus']} ms, $\tau_-$ = {WINDOW['tau_minus']} ms, dt = 0.5 ms)")
-    ax.text(50, -0.004, "pre before post:\npotentiation (LTP)", ha="center", fontsize="small")
-    ax.text(-50, 0.0025, "post before pre:\ndepression (LTD)", ha="center", fontsize="small")
+    ax.text(50, 0.0045, "pre before post:\npotentiation (LTP)", ha="center", fontsize="small")
+    ax.text(-62, -0.0085, "post before pre:\ndepression (LTD)", ha="center", fontsize="small")
     ax.set_ylim(-0.0115, 0.019)
     ax.legend(fontsize="x-small", loc="upper left", ncol=2)
     return fig
