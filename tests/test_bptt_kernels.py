@@ -4,9 +4,11 @@ import itertools
 import numba
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from spikingnn.kernels import bptt
-from spikingnn.training.encoders import encode, pixel_levels, rate_input
+from spikingnn.training.encoders import encode, pixel_levels, random_bytes, rate_input
 from spikingnn.training.layers import NeuronSpec
 from spikingnn.training.network import NetworkSpec, init_params, network_backward, network_forward
 from spikingnn.training.surrogate import make_surrogate
@@ -76,6 +78,24 @@ def test_rate_kernels_match_reference():
     d_current = rng.standard_normal((T, 6, 4))
     np.testing.assert_allclose(bptt.rate_weight_grad_kernel(*r[:4], d_current, r.n_inputs),
                                bptt.rate_weight_grad_reference(*r[:4], d_current, r.n_inputs), rtol=1e-12, atol=1e-12)
+
+
+@given(st.integers(1, 9), st.integers(1, 40), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
+def test_nonzero_levels_kernel_matches_reference(batch, n, density, seed):
+    rng = np.random.default_rng(seed)
+    levels = (rng.integers(1, 257, (batch, n)) * (rng.random((batch, n)) < density)).astype(np.uint16)
+    for fast, slow in zip(bptt.nonzero_levels_kernel(levels), bptt.nonzero_levels_reference(levels)):
+        assert fast.dtype == slow.dtype
+        np.testing.assert_array_equal(fast, slow)
+
+
+def test_random_bytes_are_uniform_and_reproducible():
+    """Each of the 256 values within 5 standard errors of 1/256; the same Generator state gives the same bytes."""
+    values = random_bytes(np.random.default_rng(3), 256_000)
+    assert values.dtype == np.uint8 and values.shape == (256_000,)
+    frequency = np.bincount(values, minlength=256) / values.size
+    np.testing.assert_array_less(np.abs(frequency - 1 / 256), 5 * np.sqrt((1 / 256) * (255 / 256) / values.size))
+    np.testing.assert_array_equal(random_bytes(np.random.default_rng(3), 13), values[:13])
 
 
 def test_rate_spikes_fire_with_probability_level_over_256():

@@ -72,6 +72,22 @@ def surrogate_smooth(code, slope, x):
     return 0.5 * (1.0 + np.tanh(0.5 * slope * x))
 
 
+@numba.njit(cache=True)
+def _add_scaled(out, scale, x):
+    """out += scale x for 1-D arrays, as a loop: the NumPy expression, inside a kernel, would allocate a temporary
+    for every call, and these calls come thousands of times per batch. ``scale`` should have the arrays' dtype
+    (a float64 scale would turn float32 arithmetic into float64 and back)."""
+    for h in range(out.shape[0]):
+        out[h] += scale * x[h]
+
+
+@numba.njit(cache=True)
+def _add(out, x):
+    """out += x for 1-D arrays, as a loop (see ``_add_scaled``)."""
+    for h in range(out.shape[0]):
+        out[h] += x[h]
+
+
 # ------------------------------------------------------------------------- spiking neurons through time
 def neuron_forward_reference(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
                              slope, smooth, reset_spikes):
@@ -126,7 +142,7 @@ def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, re
             if recurrent:
                 for j in range(n):
                     if s_prev[j] != 0.0:
-                        i += s_prev[j] * w_rec[j]
+                        _add_scaled(i, s_prev[j], w_rec[j])
             for h in range(n):
                 a[h] = rho * (a[h] + s_prev[h])
                 if reset_code == 1:
@@ -228,6 +244,38 @@ def neuron_backward_kernel(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec
 
 
 # --------------------------------------------------------------------------- rate-coded input, by events
+def nonzero_levels_reference(levels):
+    """The non-zero entries of a batch of levels (B, n), sample after sample: ``(index, level, offsets)``.
+
+    Sample b's entries are ``index[offsets[b]:offsets[b+1]]`` (int32, ascending) with values ``level[...]``
+    (uint16); offsets: (B + 1,) int64. The sparse form in which rate-coded images reach the kernels below.
+    """
+    sample, pixel = np.nonzero(levels)
+    offsets = np.zeros(levels.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sample, minlength=levels.shape[0]), out=offsets[1:])
+    return pixel.astype(np.int32), levels[sample, pixel].astype(np.uint16), offsets
+
+
+@numba.njit(cache=True)
+def nonzero_levels_kernel(levels):
+    """Fast path of nonzero_levels_reference: two passes over the batch (count, then copy), no temporaries."""
+    batch, n = levels.shape
+    offsets = np.zeros(batch + 1, np.int64)
+    for b in range(batch):
+        count = 0
+        for k in range(n):
+            count += levels[b, k] != 0
+        offsets[b + 1] = offsets[b] + count
+    index, level = np.empty(offsets[batch], np.int32), np.empty(offsets[batch], np.uint16)
+    for b in range(batch):
+        e = offsets[b]
+        for k in range(n):
+            if levels[b, k] != 0:
+                index[e], level[e] = k, levels[b, k]
+                e += 1
+    return index, level, offsets
+
+
 def rate_spikes_reference(pixel_index, pixel_level, offsets, random_bytes, num_steps, n_inputs):
     """The rate-coded input spikes that the rate kernels generate, as a dense (T, B, n_inputs) 0/1 array.
 
@@ -276,7 +324,7 @@ def rate_current_kernel(pixel_index, pixel_level, offsets, random_bytes, num_ste
         base, acc = bias.copy(), np.empty(n, weights.dtype)
         for k in range(count):
             if pixel_level[start + k] > 128:
-                base += weights[pixel_index[start + k]]
+                _add(base, weights[pixel_index[start + k]])
         for t in range(num_steps):
             offset, m = num_steps * start + t * count, 0
             for k in range(count):
@@ -290,7 +338,7 @@ def rate_current_kernel(pixel_index, pixel_level, offsets, random_bytes, num_ste
                 for h in range(n):
                     acc[h] += s1 * weights[j1, h] + s2 * weights[j2, h]
             if m % 2:
-                acc += sign[m - 1] * weights[exceptions[m - 1]]
+                _add_scaled(acc, sign[m - 1], weights[exceptions[m - 1]])
             current[t, b] = acc
     return current
 
@@ -315,12 +363,13 @@ def rate_weight_grad_kernel(pixel_index, pixel_level, offsets, random_bytes, d_c
     partial = np.zeros((n_chunks, n_inputs, n), d_current.dtype)
     for chunk in prange(n_chunks):
         steps = np.empty(num_steps + 1, np.int64)
-        total = np.empty(n, d_current.dtype)
+        total, signs = np.empty(n, d_current.dtype), np.ones(2, d_current.dtype)
+        signs[1] = -1.0                              # signs[bright], in the arrays' dtype
         for b in range(chunk * batch // n_chunks, (chunk + 1) * batch // n_chunks):
             start, count = offsets[b], offsets[b + 1] - offsets[b]
             total[:] = 0.0
             for t in range(num_steps):
-                total += d_current[t, b]
+                _add(total, d_current[t, b])
             for k in range(count):
                 level, j = pixel_level[start + k], pixel_index[start + k]
                 bright = level > 128
@@ -328,15 +377,16 @@ def rate_weight_grad_kernel(pixel_index, pixel_level, offsets, random_bytes, d_c
                 for t in range(num_steps):           # the steps at which pixel k breaks its habit
                     steps[m] = t
                     m += (random_bytes[num_steps * start + t * count + k] < level) != bright
+                row = partial[chunk, j]
                 if bright:
-                    partial[chunk, j] += total
-                sign = -1.0 if bright else 1.0
+                    _add(row, total)
+                sign = signs[int(bright)]
                 for q in range(0, m - 1, 2):
                     t1, t2 = steps[q], steps[q + 1]
                     for h in range(n):
-                        partial[chunk, j, h] += sign * (d_current[t1, b, h] + d_current[t2, b, h])
+                        row[h] += sign * (d_current[t1, b, h] + d_current[t2, b, h])
                 if m % 2:
-                    partial[chunk, j] += sign * d_current[steps[m - 1], b]
+                    _add_scaled(row, sign, d_current[steps[m - 1], b])
     return _sum_chunks(partial)
 
 
@@ -391,5 +441,5 @@ def _sum_chunks(partial):
     """partial[0] + partial[1] + ..., always in this order (reproducible whatever the number of threads)."""
     total = partial[0].copy()
     for chunk in range(1, partial.shape[0]):
-        total += partial[chunk]
+        _add(total.reshape(-1), partial[chunk].reshape(-1))
     return total

@@ -9,7 +9,7 @@ so that one integer comparison with a random byte decides a rate-coded spike (be
 * ``rate`` (Bernoulli): at every step each pixel fires with probability p = level / 256 (= x up to 1/512; a
   white pixel fires at every step, a black one never), the code of snnTorch's ``spikegen.rate``. The spikes are
   not materialised: the batch carries one random byte per step for each non-zero pixel, drawn from the
-  explicit Generator with ``rng.integers(0, 256, dtype=np.uint8)``, and the kernels fire where byte < level
+  explicit Generator (``random_bytes``), and the kernels fire where byte < level
   (``spikingnn.kernels.bptt.rate_spikes_reference`` gives the exact layout). About 15 % of MNIST pixels are
   non-zero, so a batch of 128 images at T = 25 costs ~0.5 MB of bytes instead of 10 MB of float spikes.
 * ``latency`` (time-to-first-spike): each non-zero pixel fires once, at step round((1 - x) (T - 1)): white at
@@ -25,9 +25,13 @@ from __future__ import annotations
 import numpy as np
 
 from spikingnn._validation import check_choice, check_in_range
+from spikingnn.kernels import bptt
 from spikingnn.training.layers import RateInput
 
 ENCODINGS = ("rate", "latency", "current")
+
+
+_UINT8_LEVELS = ((np.arange(256) * 256 + 127) // 255).astype(np.uint16)   # round(256 p / 255) for each pixel p
 
 
 def pixel_levels(images, name: str = "X") -> np.ndarray:
@@ -38,20 +42,24 @@ def pixel_levels(images, name: str = "X") -> np.ndarray:
                          f"got shape {images.shape}")
     flat = images.reshape(images.shape[0], -1)
     if flat.dtype == np.uint8:
-        return (flat.astype(np.uint16) * 256 + 127) // 255
+        return _UINT8_LEVELS[flat]
     if flat.dtype.kind not in "fiu":
         raise ValueError(f"{name} must hold uint8 pixels or floats in [0, 1]; got dtype {flat.dtype}")
     x = check_in_range(name, flat, 0.0, 1.0)
     return np.rint(x * 256).astype(np.uint16)
 
 
-def rate_input(levels, num_steps: int, rng: np.random.Generator) -> RateInput:
+def random_bytes(rng: np.random.Generator, size: int) -> np.ndarray:
+    """``size`` uniform random bytes (uint8): the raw 64-bit words of the Generator's bit generator, 8 bytes each
+    (every byte of a word is uniform and independent of the others; ~3x faster than ``rng.integers``)."""
+    return rng.bit_generator.random_raw(-(-size // 8)).view(np.uint8)[:size]
+
+
+def rate_input(levels, num_steps: int, rng: np.random.Generator, backend: str = "numba") -> RateInput:
     """The rate code of a batch of levels (B, n): its non-zero pixels and T random bytes for each."""
-    sample, pixel = np.nonzero(levels)
-    offsets = np.zeros(levels.shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(sample, minlength=levels.shape[0]), out=offsets[1:])
-    random_bytes = rng.integers(0, 256, size=num_steps * pixel.size, dtype=np.uint8)
-    return RateInput(pixel.astype(np.int32), levels[sample, pixel].astype(np.uint16), offsets, random_bytes,
+    nonzero = bptt.nonzero_levels_kernel if backend == "numba" else bptt.nonzero_levels_reference
+    pixel_index, pixel_level, offsets = nonzero(np.ascontiguousarray(levels))
+    return RateInput(pixel_index, pixel_level, offsets, random_bytes(rng, num_steps * pixel_index.size),
                      int(num_steps), levels.shape[1])
 
 
@@ -64,14 +72,14 @@ def latency_spikes(levels, num_steps: int, dtype=np.float32) -> np.ndarray:
     return spikes
 
 
-def encode(encoding: str, levels, num_steps: int, rng: np.random.Generator, dtype=np.float32):
+def encode(encoding: str, levels, num_steps: int, rng: np.random.Generator, dtype=np.float32, backend="numba"):
     """Encode a batch of levels (B, n) for the first layer.
 
     Returns a ``RateInput`` ('rate'), a (T, B, n) spike array ('latency') or the analog (B, n) array x ('current').
     """
     check_choice("encoding", encoding, ENCODINGS)
     if encoding == "rate":
-        return rate_input(levels, num_steps, rng)
+        return rate_input(levels, num_steps, rng, backend)
     if encoding == "latency":
         return latency_spikes(levels, num_steps, dtype)
     return (levels / 256.0).astype(dtype)

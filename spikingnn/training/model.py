@@ -202,7 +202,7 @@ class SNNClassifier:
 
     def _train_step(self, levels, labels, rng, lr, built):
         """One batch: encode, forward, loss, BPTT, optimiser step. Returns (loss, correct, mean spikes per layer)."""
-        encoded = encode(self.encoding, levels, built.spec.num_steps, rng, np.dtype(self.dtype))
+        encoded = encode(self.encoding, levels, built.spec.num_steps, rng, np.dtype(self.dtype), self.backend)
         spikes, cache = network_forward(self.params_, built.spec, encoded, self.backend)
         out = loss_forward_backward(self.loss, spikes[-1], cache.neurons[-1].v, labels,
                                     self.correct_rate, self.incorrect_rate)
@@ -252,7 +252,7 @@ class SNNClassifier:
         for k, start in enumerate(range(0, levels.shape[0], EVAL_BATCH)):
             rng = np.random.default_rng([self.random_state, 3, k])
             encoded = encode(self.encoding, levels[start:start + EVAL_BATCH], built.spec.num_steps, rng,
-                             np.dtype(self.dtype))
+                             np.dtype(self.dtype), self.backend)
             spikes, cache = network_forward(self.params_, built.spec, encoded, self.backend)
             yield encoded, spikes, cache
 
