@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from spikingnn.training.losses import LOSSES, loss_forward_backward, rate_regularizer, softmax_cross_entropy
+from spikingnn.kernels.optim import adam_update_kernel, adam_update_reference
 from spikingnn.training.optim import SGD, Adam, LRSchedule, clip_grad_norm
 
 T, B, C = 4, 3, 5
@@ -119,3 +120,19 @@ def test_bad_hyper_parameters_are_refused():
         Adam(beta1=1.5)
     with pytest.raises(ValueError, match="weight_decay must be >= 0"):
         SGD(weight_decay=-1.0)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(np.float64, 1e-12), (np.float32, 1e-5)])
+@pytest.mark.parametrize("weight_decay", [0.0, 0.01])
+def test_adam_kernel_matches_numpy_reference(dtype, rtol, weight_decay):
+    """Five steps of the one-sweep kernel equal the six-array-operation NumPy form (parameters and both moments)."""
+    rng = np.random.default_rng(7)
+    fast = [rng.standard_normal((6, 5)).astype(dtype), np.zeros((6, 5), dtype), np.zeros((6, 5), dtype)]
+    slow = [a.copy() for a in fast]
+    for k in range(1, 6):
+        g = rng.standard_normal((6, 5)).astype(dtype)
+        hyper = (1e-2, 0.9, 0.999, 1 - 0.9 ** k, 1 - 0.999 ** k, 1e-8, weight_decay)
+        adam_update_kernel(fast[0], g, fast[1], fast[2], *hyper)
+        adam_update_reference(slow[0], g, slow[1], slow[2], *hyper)
+    for a, b in zip(fast, slow):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-7 if dtype == np.float32 else 0.0)

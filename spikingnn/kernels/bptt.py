@@ -129,27 +129,35 @@ def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, re
                           slope, smooth, reset_spikes):
     """Fast path of neuron_forward_reference: same arguments, same result (a thread per sample).
 
-    Each step runs two branch-free loops over the neurons (membrane, then spikes) so that both vectorise.
+    Each step runs two branch-free loops over the neurons (membrane, then spikes) so that both vectorise; they
+    write v, thr and s in place. ``rho``, ``beta_adapt`` and ``slope`` should have the arrays' dtype (the layers
+    pass them so): a float64 number would turn float32 arithmetic into float64 and back.
     """
     n_steps, batch, n = current.shape
     v, s, thr = np.empty_like(current), np.empty_like(current), np.empty_like(current)
     fixed_reset, recurrent = reset_spikes.size > 0, w_rec.size > 0
+    one = np.ones(1, current.dtype)[0]
     for b in prange(batch):
-        v_prev, s_prev, r_prev = np.zeros(n, v.dtype), np.zeros(n, v.dtype), np.zeros(n, v.dtype)
-        thr_prev, a, i = np.zeros(n, v.dtype), np.zeros(n, v.dtype), np.empty(n, v.dtype)
+        v_prev, s_prev, thr_prev = np.zeros(n, v.dtype), np.zeros(n, v.dtype), np.zeros(n, v.dtype)
+        a, i, r_fixed = np.zeros(n, v.dtype), np.empty(n, v.dtype), np.zeros(n, v.dtype)
         for t in range(n_steps):
-            i[:] = current[t, b]
+            cur = current[t, b]
             if recurrent:
+                i[:] = cur
                 for j in range(n):
                     if s_prev[j] != 0.0:
                         _add_scaled(i, s_prev[j], w_rec[j])
+                cur = i
+            r_prev = r_fixed if fixed_reset else s_prev      # the spikes that reset the membrane now
+            v_t, s_t, thr_t = v[t, b], s[t, b], thr[t, b]
             for h in range(n):
                 a[h] = rho * (a[h] + s_prev[h])
                 if reset_code == 1:
-                    v_prev[h] = beta[h] * v_prev[h] * (1.0 - r_prev[h]) + i[h]
+                    v_prev[h] = beta[h] * v_prev[h] * (one - r_prev[h]) + cur[h]
                 else:
-                    v_prev[h] = beta[h] * v_prev[h] + i[h] - r_prev[h] * thr_prev[h]
+                    v_prev[h] = beta[h] * v_prev[h] + cur[h] - r_prev[h] * thr_prev[h]
                 thr_prev[h] = v_threshold[h] + beta_adapt * a[h]
+                v_t[h], thr_t[h] = v_prev[h], thr_prev[h]
             if reset_code == 2:
                 s_prev[:] = 0.0
             elif smooth:
@@ -157,9 +165,10 @@ def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, re
                     s_prev[h] = surrogate_smooth(surrogate_code, slope, v_prev[h] - thr_prev[h])
             else:
                 for h in range(n):
-                    s_prev[h] = 1.0 if v_prev[h] > thr_prev[h] else 0.0
-            v[t, b], s[t, b], thr[t, b] = v_prev, s_prev, thr_prev
-            r_prev[:] = reset_spikes[t, b] if fixed_reset else s_prev
+                    s_prev[h] = one if v_prev[h] > thr_prev[h] else 0 * one
+            s_t[:] = s_prev
+            if fixed_reset:
+                r_fixed[:] = reset_spikes[t, b]
     return v, s, thr
 
 
@@ -203,43 +212,42 @@ def neuron_backward_kernel(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec
                            surrogate_code, slope, reset_spikes):
     """Fast path of neuron_backward_reference: same arguments, same result (a thread per sample).
 
-    Each step first evaluates the surrogate for all neurons, then runs one branch-free loop that vectorises.
+    Each step first evaluates the surrogate for all neurons, then runs one branch-free loop that vectorises
+    (scalars in the arrays' dtype, as for neuron_forward_kernel).
     """
     n_steps, batch, n = v.shape
     dv, dthr = np.empty_like(v), np.empty_like(v)
     fixed_reset, recurrent, has_dv_out = reset_spikes.size > 0, w_rec.size > 0, d_v_out.size > 0
     subtract, keep_reset = reset_code != 1, not detach_reset
+    one = np.ones(1, v.dtype)[0]
+    zero = 0 * one
     for b in prange(batch):
         da, dv_next, g = np.zeros(n, v.dtype), np.zeros(n, v.dtype), np.empty(n, v.dtype)
-        d_spike, r = np.empty(n, v.dtype), np.empty(n, v.dtype)
+        d_recurrent = np.zeros(n, v.dtype)
         for t in range(n_steps - 1, -1, -1):
+            v_t, thr_t, d_s_t, dv_t, dthr_t = v[t, b], thr[t, b], d_s[t, b], dv[t, b], dthr[t, b]
             if reset_code == 2:
                 g[:] = 0.0
             else:
                 for h in range(n):
-                    g[h] = surrogate_grad(surrogate_code, slope, v[t, b, h] - thr[t, b, h])
-            d_spike[:] = d_s[t, b]
-            if has_dv_out:
-                dv[t, b] = d_v_out[t, b]
-            else:
-                dv[t, b] = 0.0
+                    g[h] = surrogate_grad(surrogate_code, slope, v_t[h] - thr_t[h])
             if recurrent:
                 for h in range(n):
-                    acc = 0.0
+                    acc = zero
                     for k in range(n):
                         acc += w_rec[h, k] * dv_next[k]
-                    d_spike[h] += acc
-            r[:] = reset_spikes[t, b] if fixed_reset else s[t, b]
+                    d_recurrent[h] = acc
+            r = reset_spikes[t, b] if fixed_reset else s[t, b]
             for h in range(n):
-                ds = d_spike[h] + rho * da[h]
+                ds = d_s_t[h] + rho * da[h] + d_recurrent[h]
                 if keep_reset:
-                    ds -= (thr[t, b, h] if subtract else beta[h] * v[t, b, h]) * dv_next[h]
+                    ds -= (thr_t[h] if subtract else beta[h] * v_t[h]) * dv_next[h]
                 gh = ds * g[h]
-                leak = beta[h] if subtract else beta[h] * (1.0 - r[h])
-                dv_now = gh + leak * dv_next[h] + dv[t, b, h]
-                dthr_now = -gh - (r[h] * dv_next[h] if subtract else 0.0)
+                leak = beta[h] if subtract else beta[h] * (one - r[h])
+                dv_now = gh + leak * dv_next[h] + (d_v_out[t, b, h] if has_dv_out else zero)
+                dthr_now = -gh - (r[h] * dv_next[h] if subtract else zero)
                 da[h] = beta_adapt * dthr_now + rho * da[h]
-                dv[t, b, h], dthr[t, b, h], dv_next[h] = dv_now, dthr_now, dv_now
+                dv_t[h], dthr_t[h], dv_next[h] = dv_now, dthr_now, dv_now
     return dv, dthr
 
 

@@ -157,9 +157,10 @@ def neuron_forward(current, beta, v_threshold, w_rec, spec, backend="numba", smo
     dtype = current.dtype
     w_rec = np.zeros((0, 0), dtype) if w_rec is None else w_rec
     reset_spikes = _NO_ARRAY_3D.astype(dtype) if reset_spikes is None else np.ascontiguousarray(reset_spikes, dtype)
+    number = dtype.type      # the kernels' scalars in the arrays' dtype (no float64 detour for float32)
     v, s, thr = _pick("neuron_forward", backend)(
-        current, beta, v_threshold, spec.rho, spec.beta_adapt, w_rec, spec.reset_code,
-        spec.surrogate.code, spec.surrogate.slope, smooth, reset_spikes)
+        current, beta, v_threshold, number(spec.rho), number(spec.beta_adapt), w_rec, spec.reset_code,
+        spec.surrogate.code, number(spec.surrogate.slope), smooth, reset_spikes)
     return s, NeuronCache(v, s, thr, beta, w_rec, reset_spikes, spec, backend)
 
 
@@ -173,9 +174,10 @@ def neuron_backward(d_s, d_v, cache, need_leak_threshold=True):
     c, spec = cache, cache.spec
     d_s = np.ascontiguousarray(d_s, c.v.dtype)
     d_v = _NO_ARRAY_3D.astype(c.v.dtype) if d_v is None else np.ascontiguousarray(d_v, c.v.dtype)
+    number = c.v.dtype.type
     dv, dthr = _pick("neuron_backward", c.backend)(
-        d_s, d_v, c.v, c.s, c.thr, c.beta, spec.rho, spec.beta_adapt, c.w_rec, spec.reset_code,
-        spec.detach_reset, spec.surrogate.code, spec.surrogate.slope, c.reset_spikes)
+        d_s, d_v, c.v, c.s, c.thr, c.beta, number(spec.rho), number(spec.beta_adapt), c.w_rec, spec.reset_code,
+        spec.detach_reset, spec.surrogate.code, number(spec.surrogate.slope), c.reset_spikes)
     d_w_rec = _pick("spike_weight_grad", c.backend)(c.s[:-1], dv[1:]) if c.w_rec.size else None
     if not need_leak_threshold:
         return dv, NeuronGrads(None, None, d_w_rec)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spikingnn._validation import check_choice, check_in_range, check_non_negative, check_positive
+from spikingnn.kernels.optim import adam_update_kernel
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,12 @@ class Adam:
         state["step"] += 1
         k = int(state["step"])
         correction1, correction2 = 1.0 - self.beta1 ** k, 1.0 - self.beta2 ** k
-        for name, g in grads.items():
-            p, m, v = params[name], state[f"m/{name}"], state[f"v/{name}"]
-            g = g + self.weight_decay * p if self.weight_decay else g
-            m *= self.beta1
-            m += (1.0 - self.beta1) * g
-            v *= self.beta2
-            v += (1.0 - self.beta2) * g * g
-            p -= (lr / correction1) * m / (np.sqrt(v / correction2) + self.eps)
+        for name, g in grads.items():    # the update, written out: kernels.optim.adam_update_reference
+            p = params[name]
+            number = p.dtype.type        # scalars in the parameters' dtype: float32 arithmetic stays float32
+            adam_update_kernel(p, np.ascontiguousarray(g, p.dtype), state[f"m/{name}"], state[f"v/{name}"],
+                               *map(number, (lr, self.beta1, self.beta2, correction1, correction2, self.eps,
+                                             self.weight_decay)))
 
 
 @dataclass(frozen=True)
