@@ -9,8 +9,7 @@ coding, fast-sigmoid surrogate (slope 25), cross-entropy on output spike counts,
 Each contender trains ``--batches`` batches in its own subprocess (thread pools never mix) with the same number
 of threads (``--threads``, default 2, for NumPy/BLAS, Numba and torch), after a warm-up that compiles or loads
 kernels. spikingnn's parallel work runs in its Numba kernels; its few small matrix products (the 10-wide output
-layer) run on one BLAS thread, because idle OpenBLAS workers spin and would fight the Numba threads for the two
-cores (so at most ``--threads`` threads compute at any time, as for the others). Every contender gets
+layer) run on one BLAS thread, which ``SNNClassifier.fit`` sets itself (threadpoolctl). Every contender gets
 ``OMP_WAIT_POLICY=passive`` (spikingnn's own default): with spinning OpenMP workers, torch and Numba slow down
 20-80x as soon as another process uses the cores. The contenders run interleaved (A, B, C, A, B, C, ...) and
 the median of the repeats is reported, with the ratios. Each worker also reports the peak resident memory of
@@ -92,11 +91,10 @@ def worker(name, n_batches, threads, data_dir) -> None:
     print(json.dumps({"seconds": seconds, "peak_rss_mib": _peak_rss_mib()}))
 
 
-def _environment(threads: int, blas_threads: int) -> dict:
+def _environment(threads: int) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     env.update({k: str(threads) for k in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                             "MKL_NUM_THREADS")})
-    env["OPENBLAS_NUM_THREADS"] = str(blas_threads)
     env.setdefault("OMP_WAIT_POLICY", "passive")   # as spikingnn sets for itself: OpenMP spinners starve on busy cores
     return env
 
@@ -109,11 +107,10 @@ def available(name: str) -> bool:
     return subprocess.run([sys.executable, "-c", f"import {modules[name]}"], capture_output=True).returncode == 0
 
 
-def run_interleaved(script: str, contenders, repeats: int, threads: int, worker_args, single_blas=()) -> dict:
+def run_interleaved(script: str, contenders, repeats: int, threads: int, worker_args) -> dict:
     """Run ``script --worker NAME *worker_args`` for each contender, interleaved, ``repeats`` times.
 
-    Each run is a fresh subprocess with ``threads`` threads for every pool (one BLAS thread for the contenders
-    named in ``single_blas``); it prints one JSON line of results.
+    Each run is a fresh subprocess with ``threads`` threads for every pool; it prints one JSON line of results.
     Returns {name: [result dict, ...]}; contenders that are not installed are skipped (and said so).
     """
     contenders = [c for c in contenders if available(c) or print(f"{c}: not installed, skipped")]
@@ -121,7 +118,7 @@ def run_interleaved(script: str, contenders, repeats: int, threads: int, worker_
     for repeat in range(repeats):
         for name in contenders:
             command = [sys.executable, script, "--worker", name, *map(str, worker_args)]
-            env = _environment(threads, 1 if name in single_blas else threads)
+            env = _environment(threads)
             out = subprocess.run(command, capture_output=True, text=True, env=env)
             if out.returncode:
                 sys.exit(f"{name} failed:\n{out.stderr}")
@@ -144,8 +141,7 @@ def main(argv=None):
 
     worker_args = ["--batches", args.batches, "--threads", args.threads] + (
         ["--data-dir", args.data_dir] if args.data_dir else [])
-    runs = run_interleaved(__file__, args.contenders, args.repeats, args.threads, worker_args,
-                           single_blas=("spikingnn",))
+    runs = run_interleaved(__file__, args.contenders, args.repeats, args.threads, worker_args)
     images = args.batches * 128
     print(f"\n{args.batches} batches of 128 ({images} images), T = 25, 784-100-10, Adam, {args.threads} threads; "
           f"median of {args.repeats}")

@@ -11,6 +11,7 @@ labels) to OUT/network.npz and the figures to OUT/results.json.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -34,6 +35,8 @@ def parse_args(argv=None):
     parser.add_argument("--data-dir", default=None, help="folder with the MNIST files (default: see datasets.py)")
     parser.add_argument("--paper-params", action="store_true",
                         help="the paper's parameters (default: DiehlCookParams.one_pass(), tuned for one pass)")
+    parser.add_argument("--nu-final", type=float, default=None,
+                        help="anneal the learning rates linearly to this fraction over the pass (default: no annealing)")
     parser.add_argument("--backend", choices=("numba", "numpy"), default="numba", help="numpy: the slow reference")
     return parser.parse_args(argv)
 
@@ -53,6 +56,8 @@ def main(argv=None) -> int:
         print(f"resuming from {checkpoint} after {net.images_seen} images (N = {net.n_neurons})")
     else:
         params = DiehlCookParams() if args.paper_params else DiehlCookParams.one_pass()
+        if args.nu_final is not None:
+            params = dataclasses.replace(params, nu_final=args.nu_final)
         net = DiehlCookNetwork(args.n_neurons, params=params, seed=args.seed, backend=args.backend)
     start, first_image = time.perf_counter(), net.images_seen
     try:
@@ -75,7 +80,8 @@ def main(argv=None) -> int:
           f"(N = {net.n_neurons}, {n_train} training images, {n_label} for labelling)")
 
     net.save(out / "network.npz")
-    results = {"n_neurons": net.n_neurons, "paper_params": args.paper_params, "train_images": n_train,
+    results = {"n_neurons": net.n_neurons, "paper_params": args.paper_params, "nu_final": net.params.nu_final,
+               "train_images": n_train,
                "label_images": n_label, "test_images": n_test, "test_accuracy": accuracy, "seed": args.seed,
                "train_seconds_this_run": train_seconds, "train_images_this_run": trained,
                "images_per_second": trained / max(train_seconds, 1e-9), "label_seconds": label_seconds,

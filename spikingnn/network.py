@@ -270,6 +270,7 @@ class Network:
             subtract=np.array([g.params.reset == "subtract" for g in groups], dtype=bool),
             adaptive=np.array([g.adaptive for g in groups], dtype=bool),
             shared=np.array([not isinstance(g._step_params.v_rest, np.ndarray) for g in groups], dtype=bool),
+            external=np.array([any(c.target is g for c in self.currents) for g in groups], dtype=bool),
             inputs_lo=np.concatenate([[0], np.cumsum(np.bincount(posts, minlength=len(groups)))]).astype(np.int64),
             var_column=self._var_columns()[0])
         return neurons, emitted

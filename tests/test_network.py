@@ -117,6 +117,19 @@ def test_chunks_and_runs_do_not_change_the_result(monkeypatch):
         np.testing.assert_array_equal(got, want)
 
 
+def test_build_first_gives_the_same_run_and_keeps_the_objects_live():
+    """Network.build() before run(): the same numbers; afterwards the groups' arrays are views of the pools."""
+    net, monitors = build()
+    net.run(N_STEPS * 0.1)
+    expected = records(monitors)
+    net, monitors = build()
+    net.build()
+    assert all(np.shares_memory(group.v, net._pools[0].state.v) for group in net.groups)
+    net.run(N_STEPS * 0.1)
+    for got, want in zip(records(monitors), expected):
+        np.testing.assert_array_equal(got, want)
+
+
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
 @pytest.mark.parametrize("delay", [0, 3])
 def test_a_spike_reaches_the_membrane_one_step_plus_delay_later(backend, delay):

@@ -136,6 +136,7 @@ def test_weight_histograms_count_every_weight_before_and_after():
     for ax, w in zip(fig.axes, after):
         filled, outline = ax.patches[:-1], ax.patches[-1]
         assert sum(p.get_height() for p in filled) == w.size
+        assert not outline.get_fill()          # the "before" distribution: an unfilled step outline
         assert ax.get_title().endswith("→ " + str(w.shape[1]))
     with pytest.raises(ValueError, match="before"):
         plot_weight_histograms(after, before=before[:1])

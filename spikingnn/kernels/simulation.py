@@ -48,6 +48,7 @@ class NeuronPool(NamedTuple):
     subtract: np.ndarray       # (G,) bool: reset by subtraction
     adaptive: np.ndarray       # (G,) bool: ALIF
     shared: np.ndarray         # (G,) bool: every neuron of the group has the same parameters (population.shared_params)
+    external: np.ndarray       # (G,) bool: the group receives constant or time-varying currents (else base = 0)
     inputs_lo: np.ndarray      # (G + 1,) int64: SynapsePool entries inputs_lo[g]:inputs_lo[g + 1] end on group g
     var_column: np.ndarray     # (G,) int64: first column of the group's current in ChunkInputs.i_var, -1: none
 
@@ -144,8 +145,7 @@ def _local_rows(spiked, n_spiked, lo, hi, rows):
 
 @numba.njit(cache=True, inline="always")
 def _step_group(neurons, synapses, g, base):
-    """Step group g (``kernels.population``); ``base``: its external current (zeros for a group without one: the
-    kernel compiles one variant less, a smaller cached kernel that loads faster, for one more array read)."""
+    """Step group g (``kernels.population``); ``base``: its external current, an array or one number."""
     state, params, synaptic, alphas = _group_views_kernel(neurons, synapses, g)
     scratch = neurons.scratch[neurons.bounds[g]:neurons.bounds[g + 1]]
     if neurons.shared[g]:
@@ -177,7 +177,10 @@ def run_network_kernel(first_step, n_steps, neurons, synapses, inputs, spikes, s
                 for k in range(hi - lo):           # (explicit loops from 0 over views: the fastest code)
                     scratch[k] = base[k] + i_var[k]
                 base = scratch
-            _step_group(neurons, synapses, g, base)
+            if neurons.external[g]:
+                _step_group(neurons, synapses, g, base)
+            else:                                  # no external current: 0.0, not an array of zeros to read
+                _step_group(neurons, synapses, g, 0.0)
         # 3. synapse groups: due jumps, event-driven delivery of the step's spikes, ring advance
         n_spiked = collect_spikes_kernel(spikes.emitted, spikes.spiked)
         for s in range(synapses.alpha.shape[0]):
