@@ -35,6 +35,9 @@ def parse_args(argv=None):
     parser.add_argument("--data-dir", default=None, help="folder with the MNIST files (default: see datasets.py)")
     parser.add_argument("--paper-params", action="store_true",
                         help="the paper's parameters (default: DiehlCookParams.one_pass(), tuned for one pass)")
+    parser.add_argument("--max-rate", type=float, default=None,
+                        help="input rate of a white pixel in Hz, the boost half of it as in the paper (default: the "
+                             "parameter set's)")
     parser.add_argument("--nu-final", type=float, default=None,
                         help="anneal the learning rates linearly to this fraction over the pass (default: no annealing)")
     parser.add_argument("--backend", choices=("numba", "numpy"), default="numba", help="numpy: the slow reference")
@@ -56,6 +59,8 @@ def main(argv=None) -> int:
         print(f"resuming from {checkpoint} after {net.images_seen} images (N = {net.n_neurons})")
     else:
         params = DiehlCookParams() if args.paper_params else DiehlCookParams.one_pass()
+        if args.max_rate is not None:
+            params = dataclasses.replace(params, max_rate=args.max_rate, rate_boost=args.max_rate / 2)
         if args.nu_final is not None:
             params = dataclasses.replace(params, nu_final=args.nu_final)
         net = DiehlCookNetwork(args.n_neurons, params=params, seed=args.seed, backend=args.backend)
@@ -80,7 +85,8 @@ def main(argv=None) -> int:
           f"(N = {net.n_neurons}, {n_train} training images, {n_label} for labelling)")
 
     net.save(out / "network.npz")
-    results = {"n_neurons": net.n_neurons, "paper_params": args.paper_params, "nu_final": net.params.nu_final,
+    results = {"n_neurons": net.n_neurons, "paper_params": args.paper_params, "max_rate": net.params.max_rate,
+               "nu_final": net.params.nu_final,
                "train_images": n_train,
                "label_images": n_label, "test_images": n_test, "test_accuracy": accuracy, "seed": args.seed,
                "train_seconds_this_run": train_seconds, "train_images_this_run": trained,

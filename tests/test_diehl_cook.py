@@ -1,6 +1,7 @@
 """The Diehl & Cook (2015) network: fused kernel against the NumPy reference, the rest in closed form,
 labelling and classification, normalisation, input statistics, checkpoints and resuming."""
 import dataclasses
+import json
 import os
 import signal
 
@@ -282,3 +283,60 @@ def test_invalid_parameters_raise_value_errors():
         DiehlCookNetwork(n_neurons=3, backend="cuda")
     with pytest.raises(ValueError, match="image"):
         small_network().present(np.zeros(10))
+
+
+def _load_example():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "stdp_mnist.py"
+    spec = importlib.util.spec_from_file_location("stdp_mnist_example", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tiny_mnist(folder):
+    """IDX files of 28x28 bright blobs (label = blob position): 60 training and 20 test images."""
+    from spikingnn.datasets import write_idx
+
+    rng = np.random.default_rng(10)
+    for split, n in (("train", 60), ("t10k", 20)):
+        labels = rng.integers(0, 2, n).astype(np.uint8)
+        images = np.zeros((n, 28, 28), np.uint8)
+        for image, label in zip(images, labels):
+            image[4:12, 4:12] = 255 if label == 0 else 0
+            image[16:24, 16:24] = 255 if label == 1 else 0
+        write_idx(folder / "mnist" / f"{split}-images-idx3-ubyte.gz", images)
+        write_idx(folder / "mnist" / f"{split}-labels-idx1-ubyte.gz", labels)
+    return folder
+
+
+def test_stdp_example_trains_resumes_after_ctrl_c_and_reports(tmp_path, monkeypatch, capsys):
+    """examples/stdp_mnist.py end to end: the options reach the parameters; Ctrl-C at image 20 leaves a checkpoint
+    from which --resume ends with exactly the network of an uninterrupted run."""
+    example, data = _load_example(), _tiny_mnist(tmp_path / "data")
+    argv = ["--n-neurons", "6", "--train-images", "40", "--test-images", "20", "--checkpoint-every", "10",
+            "--max-rate", "95.625", "--nu-final", "0", "--data-dir", str(data / "mnist")]
+    assert example.main(argv + ["--out", str(tmp_path / "straight")]) == 0
+    results = json.loads((tmp_path / "straight" / "results.json").read_text())
+    assert (results["max_rate"], results["nu_final"], results["train_images"]) == (95.625, 0.0, 40)
+    assert 0.0 <= results["test_accuracy"] <= 1.0
+    straight = DiehlCookNetwork.load(tmp_path / "straight" / "network.npz")
+    assert (straight.params.max_rate, straight.params.rate_boost, straight.params.nu_final) == (95.625, 47.8125, 0.0)
+
+    present = DiehlCookNetwork.present
+
+    def ctrl_c_at_image_20(self, image, learn=True, **rates):
+        if learn and self.images_seen == 20:
+            signal.raise_signal(signal.SIGINT)
+        return present(self, image, learn, **rates)
+
+    monkeypatch.setattr(DiehlCookNetwork, "present", ctrl_c_at_image_20)
+    assert example.main(argv + ["--out", str(tmp_path / "resumed")]) == 130
+    assert "--resume" in capsys.readouterr().out
+    monkeypatch.setattr(DiehlCookNetwork, "present", present)
+    assert example.main(argv + ["--out", str(tmp_path / "resumed"), "--resume"]) == 0
+    resumed = DiehlCookNetwork.load(tmp_path / "resumed" / "network.npz")
+    assert resumed.images_seen == 40
+    assert_states_close(straight.state, resumed.state, atol=0.0)
