@@ -40,6 +40,8 @@ def parse_args(argv=None):
                              "parameter set's)")
     parser.add_argument("--nu-final", type=float, default=None,
                         help="anneal the learning rates linearly to this fraction over the pass (default: no annealing)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="any other DiehlCookParams field, e.g. --set w_ie=42 (repeatable)")
     parser.add_argument("--backend", choices=("numba", "numpy"), default="numba", help="numpy: the slow reference")
     return parser.parse_args(argv)
 
@@ -63,6 +65,11 @@ def main(argv=None) -> int:
             params = dataclasses.replace(params, max_rate=args.max_rate, rate_boost=args.max_rate / 2)
         if args.nu_final is not None:
             params = dataclasses.replace(params, nu_final=args.nu_final)
+        for setting in args.set:
+            name, _, value = setting.partition("=")
+            if name not in {f.name for f in dataclasses.fields(DiehlCookParams)}:
+                raise SystemExit(f"--set {setting}: {name!r} is not a DiehlCookParams field")
+            params = dataclasses.replace(params, **{name: type(getattr(params, name))(value)})
         net = DiehlCookNetwork(args.n_neurons, params=params, seed=args.seed, backend=args.backend)
     start, first_image = time.perf_counter(), net.images_seen
     try:
@@ -85,8 +92,8 @@ def main(argv=None) -> int:
           f"(N = {net.n_neurons}, {n_train} training images, {n_label} for labelling)")
 
     net.save(out / "network.npz")
-    results = {"n_neurons": net.n_neurons, "paper_params": args.paper_params, "max_rate": net.params.max_rate,
-               "nu_final": net.params.nu_final,
+    results = {"n_neurons": net.n_neurons, "paper_params": args.paper_params,
+               "params": dataclasses.asdict(net.params),
                "train_images": n_train,
                "label_images": n_label, "test_images": n_test, "test_accuracy": accuracy, "seed": args.seed,
                "train_seconds_this_run": train_seconds, "train_images_this_run": trained,

@@ -317,13 +317,16 @@ def test_stdp_example_trains_resumes_after_ctrl_c_and_reports(tmp_path, monkeypa
     from which --resume ends with exactly the network of an uninterrupted run."""
     example, data = _load_example(), _tiny_mnist(tmp_path / "data")
     argv = ["--n-neurons", "6", "--train-images", "40", "--test-images", "20", "--checkpoint-every", "10",
-            "--max-rate", "95.625", "--nu-final", "0", "--data-dir", str(data / "mnist")]
+            "--max-rate", "95.625", "--nu-final", "0", "--set", "w_ie=42", "--data-dir", str(data / "mnist")]
     assert example.main(argv + ["--out", str(tmp_path / "straight")]) == 0
     results = json.loads((tmp_path / "straight" / "results.json").read_text())
-    assert (results["max_rate"], results["nu_final"], results["train_images"]) == (95.625, 0.0, 40)
+    assert (results["params"]["max_rate"], results["params"]["nu_final"], results["train_images"]) == (95.625, 0.0, 40)
     assert 0.0 <= results["test_accuracy"] <= 1.0
     straight = DiehlCookNetwork.load(tmp_path / "straight" / "network.npz")
     assert (straight.params.max_rate, straight.params.rate_boost, straight.params.nu_final) == (95.625, 47.8125, 0.0)
+    assert straight.params.w_ie == 42.0
+    with pytest.raises(SystemExit, match="not a DiehlCookParams field"):
+        example.main(argv + ["--set", "w_ei2=1", "--out", str(tmp_path / "bad")])
 
     present = DiehlCookNetwork.present
 
