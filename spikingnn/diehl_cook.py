@@ -153,8 +153,9 @@ class DiehlCookParams:
         """Number of dt steps in ``duration`` ms."""
         return int(round(duration / self.dt))
 
-    def constants(self) -> Constants:
-        """The per-step numbers the kernels use (exact decays exp(-dt / tau))."""
+    def constants(self, nu_scale: float = 1.0) -> Constants:
+        """The per-step numbers the kernels use (exact decays exp(-dt / tau)); ``nu_scale`` multiplies both
+        learning rates (``DiehlCookNetwork.train`` anneals them with it)."""
         decay = lambda tau: float(np.exp(-self.dt / tau))  # noqa: E731
         step_mean = lambda tau: float(tau / self.dt * -np.expm1(-self.dt / tau))  # noqa: E731  mean of exp over dt
         return Constants(
@@ -166,7 +167,7 @@ class DiehlCookParams:
             decay_ge=decay(self.tau_ge), decay_gi=decay(self.tau_gi), mean_ge=step_mean(self.tau_ge),
             mean_gi=step_mean(self.tau_gi), w_ei=self.w_ei, w_ie=self.w_ie,
             decay_pre=decay(self.tau_pre), decay_post1=decay(self.tau_post1), decay_post2=decay(self.tau_post2),
-            nu_pre=self.nu_pre, nu_post=self.nu_post, w_max=self.w_max,
+            nu_pre=self.nu_pre * nu_scale, nu_post=self.nu_post * nu_scale, w_max=self.w_max,
             decay_theta=decay(self.tau_theta), theta_plus=self.theta_plus, g_negligible=self.g_negligible)
 
 
@@ -307,8 +308,7 @@ class DiehlCookNetwork:
         check_shape("image", pixels, (self.n_input,))
         run_steps, rest = (run_steps_kernel, rest_kernel) if self.backend == "numba" else \
             (run_steps_reference, rest_reference)
-        constants, max_rate = p.constants(), p.max_rate
-        constants = constants._replace(nu_pre=constants.nu_pre * nu_scale, nu_post=constants.nu_post * nu_scale)
+        constants, max_rate = p.constants(nu_scale), p.max_rate
         for _ in range(p.max_presentations):
             if learn:
                 normalize_columns(self.state.w, p.weight_sum)

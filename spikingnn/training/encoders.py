@@ -25,8 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from spikingnn._validation import check_choice, check_in_range
-from spikingnn.kernels import bptt
-from spikingnn.training.layers import RateInput
+from spikingnn.training.layers import RateInput, _pick
 
 ENCODINGS = ("rate", "latency", "current")
 
@@ -57,8 +56,7 @@ def random_bytes(rng: np.random.Generator, size: int) -> np.ndarray:
 
 def rate_input(levels, num_steps: int, rng: np.random.Generator, backend: str = "numba") -> RateInput:
     """The rate code of a batch of levels (B, n): its non-zero pixels and T random bytes for each."""
-    nonzero = bptt.nonzero_levels_kernel if backend == "numba" else bptt.nonzero_levels_reference
-    pixel_index, pixel_level, offsets = nonzero(np.ascontiguousarray(levels))
+    pixel_index, pixel_level, offsets = _pick("nonzero_levels", backend)(np.ascontiguousarray(levels))
     return RateInput(pixel_index, pixel_level, offsets, random_bytes(rng, num_steps * pixel_index.size),
                      int(num_steps), levels.shape[1])
 
