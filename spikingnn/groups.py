@@ -13,7 +13,7 @@ parameter may be a scalar or an array with one value per neuron (a heterogeneous
 i_syn per postsynaptic neuron, decaying with tau_syn and jumping by w_ij at each spike of presynaptic neuron i
 that reaches it, after an optional per-connection delay of d_ij steps:
 
-    i_syn_j <- i_syn_j exp(-dt / tau_syn) + sum over the spikes arriving now of w_ij
+    i_syn_j <- alpha i_syn_j + sum over the spikes arriving now of w_ij,   alpha = exp(-dt / tau_syn)
 
 The weights (n_pre, n_post) are dense or a scipy CSR matrix, one row per presynaptic neuron, so a spike
 touches only its own row (event-driven propagation, ``kernels.propagation``).
@@ -31,11 +31,21 @@ import numpy as np
 import scipy.sparse
 
 from ._validation import as_rng, check_choice, check_finite, check_in_range, check_non_negative, check_positive
-from .kernels.population import (PopulationParams, PopulationState, population_step_kernel, population_step_reference,
-                                 shared_params)
-from .kernels.propagation import (deliver_csr_kernel, deliver_csr_reference, deliver_dense_kernel,
-                                  deliver_dense_reference)
-from .params import INTEGRATORS, ALIFParams, LIFParams
+from .kernels.population import (
+    PopulationParams,
+    PopulationState,
+    population_step_kernel,
+    population_step_reference,
+    shared_params,
+)
+from .kernels.propagation import (
+    deliver_csr_kernel,
+    deliver_csr_reference,
+    deliver_dense_kernel,
+    deliver_dense_reference,
+)
+from .discretisation import LIFStep, exact_decay
+from .params import ALIFParams, LIFParams
 
 BACKENDS = ("numba", "numpy")
 _NO_ALPHAS = np.zeros(0)
@@ -47,12 +57,11 @@ def _check_count(name: str, n) -> int:
     return int(n)
 
 
-def _per_neuron(name: str, value, n: int) -> np.ndarray:
-    """A parameter given as a scalar or an (n,) array, as an (n,) float64 array."""
-    array = np.asarray(value, dtype=float)
-    if array.ndim != 0 and array.shape != (n,):
-        raise ValueError(f"{name} must be a scalar or an array of shape ({n},); got shape {array.shape}")
-    return np.array(np.broadcast_to(array, (n,)))
+def _check_per_neuron(name: str, value, n: int) -> None:
+    """A parameter must be a scalar or an (n,) array: one value per neuron."""
+    shape = np.shape(value)
+    if shape not in ((), (n,)):
+        raise ValueError(f"{name} must be a scalar or an array of shape ({n},); got shape {shape}")
 
 
 class _StateArray:
@@ -89,19 +98,15 @@ class LIFGroup:
     def __init__(self, n: int, dt: float = 0.1, integrator: str = "exact", backend: str = "numba", **params):
         self.n = _check_count("n", n)
         self.dt = float(check_positive("dt", dt, "ms"))
-        self.integrator = check_choice("integrator", integrator, INTEGRATORS)
+        self.integrator = integrator
         self.backend = check_choice("backend", backend, BACKENDS)
         self.params = self.params_class(**params)            # the record validates every element
-        fields = {f.name: _per_neuron(f.name, getattr(self.params, f.name), self.n)
-                  for f in dataclasses.fields(self.params) if f.name != "reset"}
-        tau_mem = fields["tau_mem"]
-        self._params = PopulationParams(
-            v_rest=fields["v_rest"], resistance=fields["resistance"],
-            leak=self.dt / tau_mem if self.integrator == "euler" else np.exp(-self.dt / tau_mem),
-            v_threshold=fields["v_threshold"], v_reset=fields["v_reset"],
-            refractory_steps=np.round(fields["refractory"] / self.dt).astype(np.int32),
-            rho=np.exp(-self.dt / fields["tau_adapt"]) if self.adaptive else np.ones(self.n),
-            beta_adapt=fields["beta_adapt"] if self.adaptive else np.zeros(self.n))
+        for f in dataclasses.fields(self.params):
+            if f.name != "reset":
+                _check_per_neuron(f.name, getattr(self.params, f.name), self.n)
+        constants = LIFStep.from_params(self.params, self.dt, integrator)
+        self._params = PopulationParams(**{name: np.array(np.broadcast_to(value, (self.n,)))
+                                           for name, value in vars(constants).items()})
         self._state = PopulationState(v=np.zeros(self.n), a=np.zeros(self.n),
                                       refractory_left=np.zeros(self.n, dtype=np.int32),
                                       spikes=np.zeros(self.n, dtype=bool), threshold=np.zeros(self.n))
@@ -111,12 +116,12 @@ class LIFGroup:
         self.reset_state()
 
     v = _StateArray(check_finite, "Membrane potentials (n,).")
-    refractory_left = _StateArray(check_non_negative, "Steps each neuron stays clamped at v_reset (n,) int.")
+    refractory_left = _StateArray(check_non_negative, "Steps each neuron stays held after its reset (n,) int.")
     spikes = _StateArray(check_finite, "Who spiked in the last step (n,) bool; overwritten by the next step.")
 
     def reset_state(self) -> None:
         """Back to rest: v = v_rest, a = 0, not refractory, no spike."""
-        self._state.v[:] = self._params.v_rest
+        self._state.v[:] = self.params.v_rest
         self._state.a[:] = 0.0
         self._state.refractory_left[:] = 0
         self._state.spikes[:] = False
@@ -130,7 +135,7 @@ class LIFGroup:
         self._current[:] = current
         step = population_step_kernel if self.backend == "numba" else population_step_reference
         step(self._state, self._step_params, self._current, self._no_inputs, _NO_ALPHAS, _NO_ALPHAS,
-             self.integrator == "euler", self.params.reset == "subtract", self.adaptive)
+             self.params.reset == "subtract", self.adaptive)
         return self._state.spikes
 
     def __getitem__(self, key) -> "Subgroup":
@@ -241,7 +246,7 @@ class SynapseGroup:
             raise ValueError(f"pre must be a group, a subgroup or a PoissonSource; got {type(pre).__name__}")
         self.pre, self.post = pre, post
         self.tau_syn = float(check_positive("tau_syn", tau_syn, "ms"))
-        self.alpha = float(np.exp(-post.dt / self.tau_syn))
+        self.alpha = float(exact_decay(post.dt, self.tau_syn))
         self.weights = _as_weights(weights, pre.n, post.n)
         self.delay = _as_delays(delay, self.weights)
         self.learning_rule = learning_rule

@@ -41,8 +41,16 @@ import numpy as np
 from ._validation import check_choice, check_non_negative
 from .groups import BACKENDS, LIFGroup, Subgroup, SynapseGroup
 from .kernels.population import PopulationParams, PopulationState
-from .kernels.simulation import (STATE_VARIABLES, ChunkInputs, NeuronPool, SpikeRecord, StateRecord, SynapsePool,
-                                 run_network_kernel, run_network_reference)
+from .kernels.simulation import (
+    STATE_VARIABLES,
+    ChunkInputs,
+    NeuronPool,
+    SpikeRecord,
+    StateRecord,
+    SynapsePool,
+    run_network_kernel,
+    run_network_reference,
+)
 from .monitors import SpikeMonitor, StateMonitor
 from .sources import ConstantCurrent, PoissonSource, TimeVaryingCurrent
 
@@ -266,10 +274,9 @@ class Network:
         posts = [self.groups.index(s.post) for s in self.synapses]
         neurons = NeuronPool(
             state=state, params=params, scratch=np.zeros(n_neurons), i_const=i_const, bounds=bounds,
-            euler=np.array([g.integrator == "euler" for g in groups], dtype=bool),
             subtract=np.array([g.params.reset == "subtract" for g in groups], dtype=bool),
             adaptive=np.array([g.adaptive for g in groups], dtype=bool),
-            shared=np.array([not isinstance(g._step_params.v_rest, np.ndarray) for g in groups], dtype=bool),
+            shared=np.array([not isinstance(g._step_params.decay, np.ndarray) for g in groups], dtype=bool),
             external=np.array([any(c.target is g for c in self.currents) for g in groups], dtype=bool),
             inputs_lo=np.concatenate([[0], np.cumsum(np.bincount(posts, minlength=len(groups)))]).astype(np.int64),
             var_column=self._var_columns()[0])

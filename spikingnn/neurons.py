@@ -26,20 +26,20 @@ adding the absolute refractory period t_ref gives the f-I curve::
 
 The discrete update (one step of length dt, input held constant over the step)
 ------------------------------------------------------------------------------
-Evaluating (2) over one step gives the *exact* update, with the decay factor beta = exp(-dt / tau_mem)::
+(1) is a first-order linear system relaxing towards v_inf, so one step is (``spikingnn.discretisation``)::
 
-    v <- v_inf + (v - v_inf) * beta                             (integrator='exact', the default)
+    v <- decay v + rest_drive + input_gain I,   rest_drive = (1 - decay) v_rest,  input_gain = (1 - decay) R
 
-Forward Euler instead takes the slope at the start of the step; it is first-order accurate and is here
-to show the difference (it overshoots for dt > tau_mem)::
+with decay = exp(-dt / tau_mem), which evaluates (2) over the step exactly (``integrator='exact'``, the default),
+or decay = 1 - dt / tau_mem, forward Euler, which takes the slope at the start of the step; it is first-order
+accurate and is here to show the difference (it overshoots for dt > tau_mem) (``integrator='euler'``).
 
-    v <- v + (dt / tau_mem) * (v_inf - v)                       (integrator='euler')
-
-Then ``v >= threshold`` is a spike, followed by the reset, either to ``v_reset`` (``reset='zero'``) or by
-subtracting the distance from threshold to reset (``reset='subtract'``: v <- v - (threshold - v_reset),
-which keeps the overshoot). For the next ``round(refractory / dt)`` steps v is held at ``v_reset`` and
-cannot spike. The order of these operations is fixed (the populations in ``groups.py`` reproduce it bit for
-bit); see ``FirstOrderLIF.step``.
+Then ``v > threshold`` (strictly above) is a spike, followed by the reset (``params.RESET_MODES``), either to
+``v_reset`` (``reset='zero'``) or by subtracting the distance from threshold to reset (``reset='subtract'``:
+v <- v - (threshold - v_reset), which keeps the overshoot). For the next ``round(refractory / dt)`` steps the
+membrane is held at its value after the reset and cannot spike. The order of these operations is fixed (the
+populations of ``groups.py`` and the training layers of ``training/layers.py`` run the same update); see
+``FirstOrderLIF.step``.
 
 Example (a constant current of 1.5 for 100 ms; the spikes come every 13.0 ms, the analytic period is 12.986 ms)::
 
@@ -56,8 +56,9 @@ import dataclasses
 
 import numpy as np
 
-from ._validation import check_choice, check_finite, check_positive
-from .params import INTEGRATORS, ALIFParams, LIFParams
+from ._validation import check_finite, check_positive
+from .discretisation import LIFStep
+from .params import ALIFParams, LIFParams
 
 
 def lif_membrane_closed_form(t, v0, current, **params):
@@ -118,8 +119,9 @@ class FirstOrderLIF:
     ``v_threshold`` (1), ``resistance`` (1), ``refractory`` (ms, 0) and ``reset`` ('zero' | 'subtract'), plus
     ``dt`` (ms, default 0.1) and ``integrator`` ('exact' | 'euler'). Invalid values raise ``ValueError``.
 
-    State: ``v`` (membrane potential, starts at v_rest) and ``refractory_left`` (steps still clamped).
-    Derived constants: ``beta = exp(-dt / tau_mem)`` and ``refractory_steps = round(refractory / dt)``.
+    State: ``v`` (membrane potential, starts at v_rest) and ``refractory_left`` (steps still held).
+    Step constants: ``constants``, the ``discretisation.LIFStep`` of the parameters (decay, input gain, rest drive,
+    refractory steps, ...).
     """
 
     params_class = LIFParams
@@ -127,9 +129,9 @@ class FirstOrderLIF:
     def __init__(self, *, dt: float = 0.1, integrator: str = "exact", **params):
         self.params = _scalar_params(self.params_class(**params))   # the record validates its fields
         self.dt = float(check_positive("dt", dt, "ms"))
-        self.integrator = check_choice("integrator", integrator, INTEGRATORS)
-        self.beta = float(np.exp(-self.dt / self.params.tau_mem))
-        self.refractory_steps = int(round(self.params.refractory / self.dt))
+        self.integrator = integrator
+        self.constants = LIFStep(**{name: value.item() for name, value in
+                                    vars(LIFStep.from_params(self.params, self.dt, integrator)).items()})
         self.reset_state()
 
     def reset_state(self) -> None:
@@ -150,30 +152,25 @@ class FirstOrderLIF:
         return self._step(float(current))
 
     def _step(self, current: float) -> bool:
-        """The update, in this order: adaptation decays (ALIF); a refractory neuron stays clamped at v_reset;
-        otherwise v moves towards v_inf, and reaching the threshold means spike, reset, adaptation jump (ALIF)
+        """The update, in this order: adaptation decays (ALIF); a refractory neuron stays held, without spiking;
+        otherwise v moves towards v_inf, and passing the threshold means spike, reset, adaptation jump (ALIF)
         and the start of the refractory period. (The adaptation does not depend on v, so decaying it first
         or after the membrane update gives the same numbers.)"""
-        p = self.params
+        c = self.constants
         self._decay_adaptation()
         if self.refractory_left > 0:                                  # absolute refractory period:
-            self.refractory_left -= 1                                 # v clamped, no spike
-            self.v = p.v_reset
+            self.refractory_left -= 1                                 # v held, no spike
             return False
-        v_inf = p.v_rest + p.resistance * current
-        if self.integrator == "exact":
-            self.v = v_inf + (self.v - v_inf) * self.beta             # exact for constant input over the step
-        else:
-            self.v = self.v + (self.dt / p.tau_mem) * (v_inf - self.v)   # forward Euler
+        self.v = c.decay * self.v + c.rest_drive + c.input_gain * current
         threshold = self.threshold
-        spiked = self.v >= threshold
+        spiked = self.v > threshold
         if spiked:
-            if p.reset == "zero":
-                self.v = p.v_reset
+            if self.params.reset == "zero":
+                self.v = c.v_reset
             else:
-                self.v = self.v - (threshold - p.v_reset)             # keeps the overshoot above threshold
+                self.v = self.v - (threshold - c.v_reset)             # keeps the overshoot above threshold
             self._jump_adaptation()
-            self.refractory_left = self.refractory_steps
+            self.refractory_left = c.refractory_steps
         return spiked
 
     def _decay_adaptation(self) -> None:
@@ -208,7 +205,8 @@ class ALIF(FirstOrderLIF):
 
     so between spikes a(t) = sum over past spikes of exp(-(t - t_f) / tau_adapt): each spike raises the
     threshold by ``beta_adapt``, and the raise fades with ``tau_adapt``. Under a constant input the neuron
-    therefore fires ever more slowly (spike-frequency adaptation). Exact discrete update, rho = exp(-dt / tau_adapt)::
+    therefore fires ever more slowly (spike-frequency adaptation). Exact discrete update, with
+    rho = exp(-dt / tau_adapt) (``constants.adapt_decay``)::
 
         a <- rho * a            every step (refractory or not), before the threshold is computed
         a <- a + 1              after a spike (and its reset, which uses the threshold before the jump)
@@ -228,10 +226,6 @@ class ALIF(FirstOrderLIF):
 
     params_class = ALIFParams
 
-    def __init__(self, *, dt: float = 0.1, integrator: str = "exact", **params):
-        super().__init__(dt=dt, integrator=integrator, **params)
-        self.rho = float(np.exp(-self.dt / self.params.tau_adapt))
-
     def reset_state(self) -> None:
         """Back to rest: v = v_rest, a = 0, not refractory."""
         super().reset_state()
@@ -243,7 +237,7 @@ class ALIF(FirstOrderLIF):
         return self.params.v_threshold + self.params.beta_adapt * self.a
 
     def _decay_adaptation(self) -> None:
-        self.a = self.rho * self.a
+        self.a = self.constants.adapt_decay * self.a
 
     def _jump_adaptation(self) -> None:
         self.a = self.a + 1.0

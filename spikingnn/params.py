@@ -22,12 +22,20 @@ from ._validation import check_choice, check_finite, check_non_negative, check_p
 Scalar = Union[float, np.ndarray]
 
 RESET_MODES = ("zero", "subtract")
-"""'zero': v <- v_reset after a spike (Gerstner's reset); 'subtract': v <- v - v_threshold (keeps the overshoot)."""
+"""What a spike does to the membrane, in every chapter of spikingnn (units, populations, training layers):
+
+* ``'zero'``: v <- v_reset (Gerstner's reset);
+* ``'subtract'``: v <- v - (threshold - v_reset), which keeps the overshoot above the threshold in force (a neuron
+  exactly at threshold lands on v_reset, as with 'zero'; with v_reset = 0 this is v <- v - threshold).
+
+Either way, during the ``refractory`` period that follows, v is held at its value after the reset (integration
+is suspended, as in Brian2's ``unless refractory``), so 'subtract' keeps its meaning with a refractory period.
+"""
 
 
 @dataclass(frozen=True, eq=False)
 class LIFParams:
-    """Leaky integrate-and-fire: tau_mem dv/dt = -(v - v_rest) + R I; v >= v_threshold -> spike, reset.
+    """Leaky integrate-and-fire: tau_mem dv/dt = -(v - v_rest) + R I; v > v_threshold -> spike, reset.
 
     Attributes (units):
         tau_mem: membrane time constant (ms), > 0.
@@ -35,7 +43,7 @@ class LIFParams:
         v_reset: potential after a spike with ``reset='zero'`` (dimensionless), below ``v_threshold``.
         v_threshold: firing threshold (dimensionless).
         resistance: membrane resistance R (v per unit current), > 0.
-        refractory: absolute refractory period (ms), >= 0; v is clamped at v_reset meanwhile.
+        refractory: absolute refractory period (ms), >= 0; v is held at its value after the reset meanwhile.
         reset: 'zero' or 'subtract' (see ``RESET_MODES``).
     """
 
@@ -78,6 +86,3 @@ class ALIFParams(LIFParams):
         check_positive("tau_adapt", self.tau_adapt, "ms")
         check_non_negative("beta_adapt", self.beta_adapt)
 
-
-INTEGRATORS = ("exact", "euler")
-"""'exact': exponential integration, exact for input held constant over a step; 'euler': forward Euler."""

@@ -9,15 +9,13 @@ decaying by its alpha = exp(-dt / tau_syn) once read: step 1 of ``kernels.propag
 
 and, with I_k held constant over the step:
 
-    ALIF:  a_k <- rho_k a_k,   threshold_k = v_threshold_k + beta_adapt_k a_k       (LIF: threshold_k = v_threshold_k)
-    if refractory_left_k > 0:   refractory_left_k -= 1,  v_k <- v_reset_k,  no spike
+    ALIF:  a_k <- adapt_decay_k a_k,   threshold_k = v_threshold_k + beta_adapt_k a_k   (LIF: threshold_k = v_threshold_k)
+    if refractory_left_k > 0:   refractory_left_k -= 1,  v_k held,  no spike
     else:
-        v_inf = v_rest_k + R_k I_k
-        v_k <- v_inf + (v_k - v_inf) beta_k              exact:  beta = exp(-dt / tau_mem)
-        v_k <- v_k + (dt / tau_mem)_k (v_inf - v_k)      euler
-        spike if v_k >= threshold_k:   v_k <- v_reset_k                       (reset 'zero')
-                                       v_k <- v_k - (threshold_k - v_reset_k)  (reset 'subtract')
-                                       ALIF: a_k <- a_k + 1;   refractory_left_k <- refractory_steps_k
+        v_k <- decay_k v_k + rest_drive_k + input_gain_k I_k       (the constants of ``discretisation.LIFStep``)
+        spike if v_k > threshold_k:   v_k <- v_reset_k                       (reset 'zero')
+                                      v_k <- v_k - (threshold_k - v_reset_k)  (reset 'subtract')
+                                      ALIF: a_k <- a_k + 1;   refractory_left_k <- refractory_steps_k
 
 The kernel gives the numbers of the single units bit for bit, as fast as memory allows: it reads and writes
 each neuron's arrays once per step (a step of a large population is limited by memory traffic, not by
@@ -39,31 +37,30 @@ class PopulationState(NamedTuple):
 
     v: np.ndarray                  # (n,) float64 membrane potential
     a: np.ndarray                  # (n,) float64 adaptation (stays 0 in a LIF population)
-    refractory_left: np.ndarray    # (n,) int32 steps still clamped at v_reset
+    refractory_left: np.ndarray    # (n,) int32 steps still held after the reset
     spikes: np.ndarray             # (n,) bool, written each step: who spiked in it
     threshold: np.ndarray          # (n,) float64 the threshold of the step (ALIF; stays v_threshold in LIF)
 
 
 class PopulationParams(NamedTuple):
-    """Per-neuron constants, (n,) each, derived once from the parameters and dt."""
+    """Per-neuron step constants, (n,) each: the fields of ``discretisation.LIFStep``, in its order."""
 
-    v_rest: np.ndarray
-    resistance: np.ndarray
-    leak: np.ndarray               # exact integrator: beta = exp(-dt / tau_mem); euler: dt / tau_mem
+    decay: np.ndarray              # membrane decay over a step (exact or Euler)
+    rest_drive: np.ndarray         # (1 - decay) v_rest
+    input_gain: np.ndarray         # (1 - decay) R
     v_threshold: np.ndarray
     v_reset: np.ndarray
     refractory_steps: np.ndarray   # int32, round(refractory / dt)
-    rho: np.ndarray                # exp(-dt / tau_adapt) (ALIF)
-    beta_adapt: np.ndarray         # threshold increase per unit of a (ALIF)
+    adapt_decay: np.ndarray        # exp(-dt / tau_adapt) (ALIF; 1 for LIF)
+    beta_adapt: np.ndarray         # threshold increase per unit of a (ALIF; 0 for LIF)
 
 
-def population_step_reference(state, params, base, inputs, alphas, scratch, euler, subtract, adaptive):
+def population_step_reference(state, params, base, inputs, alphas, scratch, subtract, adaptive):
     """Plain-NumPy step of the whole population, in place (see the module docstring).
 
     ``base`` (n,): the external current of the step (or one number for all); ``inputs`` (m, n): synaptic
     currents, read then decayed (row r by ``alphas[r]``); ``scratch`` (n,): working memory (for m > 2).
-    ``euler``: forward Euler instead of the exact integrator; ``subtract``: reset by subtraction; ``adaptive``:
-    ALIF instead of LIF.
+    ``subtract``: reset by subtraction (else to v_reset); ``adaptive``: ALIF instead of LIF.
     """
     s, p = state, params
     current = np.zeros(s.v.shape) + base
@@ -72,14 +69,13 @@ def population_step_reference(state, params, base, inputs, alphas, scratch, eule
         row *= alpha
     threshold = p.v_threshold
     if adaptive:
-        s.a[:] = p.rho * s.a
+        s.a[:] = p.adapt_decay * s.a
         threshold = s.threshold[:] = p.v_threshold + p.beta_adapt * s.a
-    v_inf = p.v_rest + p.resistance * current
-    v = s.v + p.leak * (v_inf - s.v) if euler else v_inf + (s.v - v_inf) * p.leak
+    v = p.decay * s.v + p.rest_drive + p.input_gain * current
     free = s.refractory_left == 0
-    spiked = free & (v >= threshold)
+    spiked = free & (v > threshold)
     v_after_spike = v - (threshold - p.v_reset) if subtract else p.v_reset
-    s.v[:] = np.where(spiked, v_after_spike, np.where(free, v, p.v_reset))
+    s.v[:] = np.where(spiked, v_after_spike, np.where(free, v, s.v))
     s.refractory_left[:] = np.where(spiked, p.refractory_steps, np.maximum(s.refractory_left - 1, 0))
     if adaptive:
         s.a[spiked] += 1.0
@@ -102,8 +98,8 @@ def _element_compiled(x, k):
 def first_values(params):
     """The values of the first neuron: a ``PopulationParams`` of scalars (plain indexing: valid in Numba too)."""
     p = params
-    return PopulationParams(p.v_rest[0], p.resistance[0], p.leak[0], p.v_threshold[0], p.v_reset[0],
-                            p.refractory_steps[0], p.rho[0], p.beta_adapt[0])
+    return PopulationParams(p.decay[0], p.rest_drive[0], p.input_gain[0], p.v_threshold[0], p.v_reset[0],
+                            p.refractory_steps[0], p.adapt_decay[0], p.beta_adapt[0])
 
 
 first_values_kernel = numba.njit(cache=True)(first_values)
@@ -118,58 +114,55 @@ def shared_params(params):
 
 
 @numba.njit(cache=True)
-def _fire(k, current_k, state, params, threshold, euler, subtract):
+def _fire(k, current_k, state, params, threshold, subtract):
     """Integrate neuron k over the step with input current_k; spike and reset.
 
     Written for the compiler to process several neurons per instruction: every value is loaded first, then
     each choice is a select between two computed values (a refractory neuron computes its new v and discards
-    it, both integrators are computed and the flag picks one), with no branch in between.
+    it), with no branch in between.
     """
     v, refractory_left, p = state.v, state.refractory_left, params
-    v_old, left, leak, v_reset = v[k], refractory_left[k], element(p.leak, k), element(p.v_reset, k)
+    v_old, left, v_reset = v[k], refractory_left[k], element(p.v_reset, k)
     threshold_k, steps = element(threshold, k), element(p.refractory_steps, k)
-    v_inf = element(p.v_rest, k) + element(p.resistance, k) * current_k
-    v_exact = v_inf + (v_old - v_inf) * leak
-    v_euler = v_old + leak * (v_inf - v_old)
-    v_new = v_euler if euler else v_exact
+    v_new = element(p.decay, k) * v_old + element(p.rest_drive, k) + element(p.input_gain, k) * current_k
     free = left == 0
-    spiked = free & (v_new >= threshold_k)
+    spiked = free & (v_new > threshold_k)
     v_after_spike = v_new - (threshold_k - v_reset) if subtract else v_reset
-    v[k] = v_after_spike if spiked else (v_new if free else v_reset)
+    v[k] = v_after_spike if spiked else (v_new if free else v_old)
     refractory_left[k] = steps if spiked else max(left - 1, 0)
     state.spikes[k] = spiked
 
 
 @numba.njit(cache=True)
-def _sum_and_fire(state, params, base, inputs, alphas, threshold, euler, subtract):
+def _sum_and_fire(state, params, base, inputs, alphas, threshold, subtract):
     """One pass over the arrays for at most two synaptic inputs: sum the input current (it never goes to
     memory), decay the inputs, step every neuron. ``base`` is an array, or one number for every neuron."""
     n, m = state.v.shape[0], inputs.shape[0]
     if m == 0:
         for k in range(n):
-            _fire(k, element(base, k), state, params, threshold, euler, subtract)
+            _fire(k, element(base, k), state, params, threshold, subtract)
     elif m == 1:
         first, alpha_first = inputs[0], alphas[0]
         for k in range(n):
             current = element(base, k) + first[k]
             first[k] *= alpha_first
-            _fire(k, current, state, params, threshold, euler, subtract)
+            _fire(k, current, state, params, threshold, subtract)
     else:
         first, second, alpha_first, alpha_second = inputs[0], inputs[1], alphas[0], alphas[1]
         for k in range(n):
             current = element(base, k) + first[k] + second[k]
             first[k] *= alpha_first
             second[k] *= alpha_second
-            _fire(k, current, state, params, threshold, euler, subtract)
+            _fire(k, current, state, params, threshold, subtract)
 
 
 @numba.njit(cache=True)
-def _integrate_and_fire(state, params, base, inputs, alphas, scratch, threshold, euler, subtract):
+def _integrate_and_fire(state, params, base, inputs, alphas, scratch, threshold, subtract):
     """``_sum_and_fire``; more than two synaptic inputs are first summed into ``scratch``, a pass each, all but
     the last two."""
     m = inputs.shape[0]
     if m <= 2:
-        _sum_and_fire(state, params, base, inputs, alphas, threshold, euler, subtract)
+        _sum_and_fire(state, params, base, inputs, alphas, threshold, subtract)
         return
     for k in range(scratch.shape[0]):
         scratch[k] = element(base, k) + inputs[0, k]
@@ -178,23 +171,23 @@ def _integrate_and_fire(state, params, base, inputs, alphas, scratch, threshold,
         for k in range(scratch.shape[0]):
             scratch[k] += inputs[r, k]
             inputs[r, k] *= alphas[r]
-    _sum_and_fire(state, params, scratch, inputs[m - 2:], alphas[m - 2:], threshold, euler, subtract)
+    _sum_and_fire(state, params, scratch, inputs[m - 2:], alphas[m - 2:], threshold, subtract)
 
 
 @numba.njit(cache=True)
-def population_step_kernel(state, params, base, inputs, alphas, scratch, euler, subtract, adaptive):
+def population_step_kernel(state, params, base, inputs, alphas, scratch, subtract, adaptive):
     """Fast path of ``population_step_reference``: same arguments, same result.
 
     ``params`` may also be the scalars of ``shared_params``.
     """
     if not adaptive:
-        _integrate_and_fire(state, params, base, inputs, alphas, scratch, params.v_threshold, euler, subtract)
+        _integrate_and_fire(state, params, base, inputs, alphas, scratch, params.v_threshold, subtract)
         return
     a, threshold, p = state.a, state.threshold, params
     for k in range(a.shape[0]):                        # ALIF: the threshold of this step
-        a[k] = element(p.rho, k) * a[k]
+        a[k] = element(p.adapt_decay, k) * a[k]
         threshold[k] = element(p.v_threshold, k) + element(p.beta_adapt, k) * a[k]
-    _integrate_and_fire(state, params, base, inputs, alphas, scratch, threshold, euler, subtract)
+    _integrate_and_fire(state, params, base, inputs, alphas, scratch, threshold, subtract)
     for k in range(a.shape[0]):                        # each spike adds 1 to a
         a[k] = a[k] + 1.0 if state.spikes[k] else a[k]
 

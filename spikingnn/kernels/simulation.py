@@ -28,8 +28,15 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from .population import (PopulationParams, PopulationState, collect_spikes_kernel, collect_spikes_reference,
-                         first_values_kernel, population_step_kernel, population_step_reference)
+from .population import (
+    PopulationParams,
+    PopulationState,
+    collect_spikes_kernel,
+    collect_spikes_reference,
+    first_values_kernel,
+    population_step_kernel,
+    population_step_reference,
+)
 from .propagation import deliver_csr_kernel, deliver_csr_reference, deliver_dense_kernel, deliver_dense_reference
 
 STATE_VARIABLES = ("v", "a", "threshold", "refractory_left")
@@ -44,7 +51,6 @@ class NeuronPool(NamedTuple):
     scratch: np.ndarray        # (N,) float64: working memory (time-varying currents, more than two inputs)
     i_const: np.ndarray        # (N,) float64: the sum of the constant currents injected
     bounds: np.ndarray         # (G + 1,) int64: group g is neurons bounds[g]:bounds[g + 1]
-    euler: np.ndarray          # (G,) bool: forward Euler instead of the exact integrator
     subtract: np.ndarray       # (G,) bool: reset by subtraction
     adaptive: np.ndarray       # (G,) bool: ALIF
     shared: np.ndarray         # (G,) bool: every neuron of the group has the same parameters (population.shared_params)
@@ -111,8 +117,8 @@ def _group_views(neurons, synapses, g):
     lo, hi = neurons.bounds[g], neurons.bounds[g + 1]
     s, p = neurons.state, neurons.params
     state = PopulationState(s.v[lo:hi], s.a[lo:hi], s.refractory_left[lo:hi], s.spikes[lo:hi], s.threshold[lo:hi])
-    params = PopulationParams(p.v_rest[lo:hi], p.resistance[lo:hi], p.leak[lo:hi], p.v_threshold[lo:hi],
-                              p.v_reset[lo:hi], p.refractory_steps[lo:hi], p.rho[lo:hi], p.beta_adapt[lo:hi])
+    params = PopulationParams(p.decay[lo:hi], p.rest_drive[lo:hi], p.input_gain[lo:hi], p.v_threshold[lo:hi],
+                              p.v_reset[lo:hi], p.refractory_steps[lo:hi], p.adapt_decay[lo:hi], p.beta_adapt[lo:hi])
     first, last = neurons.inputs_lo[g], neurons.inputs_lo[g + 1]
     inputs = synapses.i_syn[synapses.i_syn_lo[first]:synapses.i_syn_lo[last]].reshape((last - first, hi - lo))
     return state, params, inputs, synapses.alpha[first:last]
@@ -149,10 +155,10 @@ def _step_group(neurons, synapses, g, base):
     state, params, synaptic, alphas = _group_views_kernel(neurons, synapses, g)
     scratch = neurons.scratch[neurons.bounds[g]:neurons.bounds[g + 1]]
     if neurons.shared[g]:
-        population_step_kernel(state, first_values_kernel(params), base, synaptic, alphas, scratch, neurons.euler[g],
+        population_step_kernel(state, first_values_kernel(params), base, synaptic, alphas, scratch,
                                neurons.subtract[g], neurons.adaptive[g])
     else:
-        population_step_kernel(state, params, base, synaptic, alphas, scratch, neurons.euler[g], neurons.subtract[g],
+        population_step_kernel(state, params, base, synaptic, alphas, scratch, neurons.subtract[g],
                                neurons.adaptive[g])
 
 
@@ -243,8 +249,8 @@ def run_network_reference(first_step, n_steps, neurons, synapses, inputs, spikes
             if column >= 0:
                 base = base + inputs.i_var[t, column:column + hi - lo]
             state, params, synaptic, alphas = _group_views(neurons, syn, g)
-            population_step_reference(state, params, base, synaptic, alphas, scratch, neurons.euler[g],
-                                      neurons.subtract[g], neurons.adaptive[g])
+            population_step_reference(state, params, base, synaptic, alphas, scratch, neurons.subtract[g],
+                                      neurons.adaptive[g])
         n_spiked = collect_spikes_reference(spikes.emitted, spikes.spiked)                 # 3.
         spiked = spikes.spiked[:n_spiked]
         for s in range(len(syn.alpha)):
