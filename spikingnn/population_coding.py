@@ -61,6 +61,7 @@ import numpy as np
 from scipy.linalg import lstsq
 
 from ._validation import as_rng, check_finite, check_non_negative, check_positive, check_shape
+from .discretisation import exact_decay
 from .groups import LIFGroup
 from .neurons import lif_rate
 
@@ -223,7 +224,7 @@ def filter_spikes(spikes, dt: float, tau_syn: float = 10.0) -> np.ndarray:
     """
     check_positive("dt", dt, "ms")
     check_positive("tau_syn", tau_syn, "ms")
-    beta = np.exp(-dt / tau_syn)
+    beta = float(exact_decay(dt, tau_syn))
     s = np.asarray(spikes, dtype=float)
-    from scipy.signal import lfilter      # imported here: scipy.signal takes ~0.5 s to import
+    from scipy.signal import lfilter  # imported here: scipy.signal takes ~0.5 s to import
     return lfilter([(1.0 - beta) * 1000.0 / dt], [1.0, -beta], s, axis=0)

@@ -1,13 +1,17 @@
-"""Every Numba kernel of spikingnn.kernels.bptt against its NumPy reference, and the two backends end to end."""
+"""Every training kernel (spikingnn.kernels: neuron_bptt, projection, rate_input) against its NumPy reference, and
+the two backends end to end."""
 import itertools
+import os
+import subprocess
+import sys
 
-import numba
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spikingnn.kernels import bptt
+from spikingnn.kernels import neuron_bptt, projection
+from spikingnn.kernels import rate_input as rate_kernels
 from spikingnn.training.encoders import encode, pixel_levels, random_bytes, rate_input
 from spikingnn.training.layers import NeuronSpec
 from spikingnn.training.network import NetworkSpec, init_params, network_backward, network_forward
@@ -34,33 +38,33 @@ def test_neuron_kernels_match_reference(reset_code, recurrent, alif, fixed_reset
     current, beta, thr, rho, b_adapt, w_rec, reset_spikes, smooth = _neuron_case(rng, recurrent, alif, fixed_reset,
                                                                                  smooth)
     args = (current, beta, thr, rho, b_adapt, w_rec, reset_code, code, 3.0, smooth, reset_spikes)
-    ref, fast = bptt.neuron_forward_reference(*args), bptt.neuron_forward_kernel(*args)
+    ref, fast = neuron_bptt.neuron_forward_reference(*args), neuron_bptt.neuron_forward_kernel(*args)
     for name, a, b in zip(("v", "s", "thr"), ref, fast):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12, err_msg=name)
     v, s, thr_t = ref
-    assert 0 < s.mean() < 1 or smooth or reset_code == bptt.READOUT, "the case should make some spikes"
+    assert 0 < s.mean() < 1 or smooth or reset_code == neuron_bptt.READOUT, "the case should make some spikes"
     d_s, d_v_out = rng.standard_normal(v.shape), rng.standard_normal(v.shape)
     for detach in (False, True):
         args = (d_s, d_v_out, v, s, thr_t, beta, rho, b_adapt, w_rec, reset_code, detach, code, 3.0, reset_spikes)
-        ref, fast = bptt.neuron_backward_reference(*args), bptt.neuron_backward_kernel(*args)
+        ref, fast = neuron_bptt.neuron_backward_reference(*args), neuron_bptt.neuron_backward_kernel(*args)
         for name, a, b in zip(("dv", "dthr"), ref, fast):
             np.testing.assert_allclose(b, a, rtol=1e-11, atol=1e-12, err_msg=f"{name} detach={detach}")
 
 
-def test_neuron_forward_is_snntorch_leaky():
-    """v[t] = beta v[t-1] + I[t] - thr s[t-1], s[t] = (v[t] > thr), worked out by hand for one neuron."""
+def test_neuron_forward_worked_by_hand():
+    """v[t] = beta (v[t-1] - thr s[t-1]) + I[t], s[t] = (v[t] > thr), worked out by hand for one neuron."""
     current = np.array([0.6, 0.6, 0.6, 0.0, 1.0, 1.0])[:, None, None]
-    v, s, _ = bptt.neuron_forward_kernel(current, np.array([0.5]), np.array([1.0]), 0.0, 0.0, EMPTY2, 0, 0, 25.0,
-                                         False, EMPTY3)
-    #  0.6;  0.3 + 0.6 = 0.9;  0.45 + 0.6 = 1.05 > 1 fires;  0.525 - 1 = -0.475;  -0.2375 + 1;  0.38125 + 1
-    np.testing.assert_allclose(v[:, 0, 0], [0.6, 0.9, 1.05, -0.475, 0.7625, 1.38125])
-    np.testing.assert_array_equal(s[:, 0, 0], [0, 0, 1, 0, 0, 1])
+    v, s, _ = neuron_bptt.neuron_forward_kernel(current, np.array([0.5]), np.array([1.0]), 0.0, 0.0, EMPTY2,
+                                                neuron_bptt.RESET_SUBTRACT, 0, 25.0, False, EMPTY3)
+    #  0.6;  0.3 + 0.6 = 0.9;  0.45 + 0.6 = 1.05 > 1 fires, keeps 0.05;  0.025;  0.0125 + 1 fires;  0.00625 + 1
+    np.testing.assert_allclose(v[:, 0, 0], [0.6, 0.9, 1.05, 0.025, 1.0125, 1.00625])
+    np.testing.assert_array_equal(s[:, 0, 0], [0, 0, 1, 0, 1, 1])
 
 
 def test_threshold_crossing_is_strict():
     """v exactly at the threshold does not fire (snnTorch's Heaviside is x > 0)."""
-    v, s, _ = bptt.neuron_forward_kernel(np.ones((1, 1, 1)), np.array([0.9]), np.array([1.0]), 0.0, 0.0, EMPTY2, 0, 0,
-                                         25.0, False, EMPTY3)
+    v, s, _ = neuron_bptt.neuron_forward_kernel(np.ones((1, 1, 1)), np.array([0.9]), np.array([1.0]), 0.0, 0.0,
+                                                EMPTY2, 0, 0, 25.0, False, EMPTY3)
     assert v[0, 0, 0] == 1.0 and s[0, 0, 0] == 0.0
 
 
@@ -73,18 +77,19 @@ def test_rate_kernels_match_reference():
     rng = np.random.default_rng(0)
     r, _ = _rate_case(rng)
     weights, bias = rng.standard_normal((r.n_inputs, 4)), rng.standard_normal(4)
-    np.testing.assert_allclose(bptt.rate_current_kernel(*r[:5], weights, bias),
-                               bptt.rate_current_reference(*r[:5], weights, bias), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(rate_kernels.rate_current_kernel(*r[:5], weights, bias),
+                               rate_kernels.rate_current_reference(*r[:5], weights, bias), rtol=1e-12, atol=1e-12)
     d_current = rng.standard_normal((T, 6, 4))
-    np.testing.assert_allclose(bptt.rate_weight_grad_kernel(*r[:4], d_current, r.n_inputs),
-                               bptt.rate_weight_grad_reference(*r[:4], d_current, r.n_inputs), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(rate_kernels.rate_weight_grad_kernel(*r[:4], d_current, r.n_inputs),
+                               rate_kernels.rate_weight_grad_reference(*r[:4], d_current, r.n_inputs),
+                               rtol=1e-12, atol=1e-12)
 
 
 @given(st.integers(1, 9), st.integers(1, 40), st.floats(0.0, 1.0), st.integers(0, 2**32 - 1))
 def test_nonzero_levels_kernel_matches_reference(batch, n, density, seed):
     rng = np.random.default_rng(seed)
     levels = (rng.integers(1, 257, (batch, n)) * (rng.random((batch, n)) < density)).astype(np.uint16)
-    for fast, slow in zip(bptt.nonzero_levels_kernel(levels), bptt.nonzero_levels_reference(levels)):
+    for fast, slow in zip(rate_kernels.nonzero_levels_kernel(levels), rate_kernels.nonzero_levels_reference(levels)):
         assert fast.dtype == slow.dtype
         np.testing.assert_array_equal(fast, slow)
 
@@ -114,26 +119,58 @@ def test_spike_kernels_match_reference_on_counts():
     spikes = rng.integers(0, 3, (T, BATCH, 20)) * (rng.random((T, BATCH, 20)) < 0.2)
     spikes = spikes.astype(float)
     weights, bias, d_current = rng.standard_normal((20, 3)), rng.standard_normal(3), rng.standard_normal((T, BATCH, 3))
-    np.testing.assert_allclose(bptt.spike_current_kernel(spikes, weights, bias),
-                               bptt.spike_current_reference(spikes, weights, bias), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(bptt.spike_weight_grad_kernel(spikes, d_current),
-                               bptt.spike_weight_grad_reference(spikes, d_current), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(projection.spike_current_kernel(spikes, weights, bias),
+                               projection.spike_current_reference(spikes, weights, bias), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(projection.spike_weight_grad_kernel(spikes, d_current),
+                               projection.spike_weight_grad_reference(spikes, d_current), rtol=1e-12, atol=1e-12)
+
+
+THREAD_CHECK = """
+import numba, numpy as np
+from spikingnn.kernels import projection, rate_input
+from spikingnn.training.encoders import pixel_levels, rate_input as encode_rate
+rng = np.random.default_rng(3)
+r = encode_rate(pixel_levels(rng.random((20, 12))), 7, np.random.default_rng(4))
+d_current = rng.standard_normal((7, 20, 8)).astype(np.float32)
+spikes = (rng.random((7, 20, 12)) < 0.3).astype(np.float32)
+results = []
+for threads in (1, 3):
+    numba.set_num_threads(threads)
+    results.append([rate_input.rate_weight_grad_kernel(*r[:4], d_current, r.n_inputs).tobytes(),
+                    projection.spike_weight_grad_kernel(spikes, d_current[..., :5]).tobytes()])
+print(numba.get_num_threads(), results[0] == results[1])
+"""
 
 
 def test_weight_gradients_do_not_depend_on_the_thread_count():
-    """Fixed batch chunks summed in a fixed order: bit-identical with 1 thread and with all of them."""
-    rng = np.random.default_rng(3)
-    r, _ = _rate_case(rng, batch=20)
-    d_current = rng.standard_normal((T, 20, 8)).astype(np.float32)
-    spikes = (rng.random((T, 20, 12)) < 0.3).astype(np.float32)
-    results = []
-    for threads in (1, numba.config.NUMBA_NUM_THREADS):
-        numba.set_num_threads(threads)
-        results.append((bptt.rate_weight_grad_kernel(*r[:4], d_current, r.n_inputs),
-                        bptt.spike_weight_grad_kernel(spikes, d_current[..., :5])))
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
-    for a, b in zip(*results):
+    """Fixed batch chunks summed in a fixed order: bit-identical with 1 thread and with 3. Run in a process of its
+    own with 3 Numba threads, so that the comparison is made on a one-core machine too."""
+    env = dict(os.environ, NUMBA_NUM_THREADS="3")
+    out = subprocess.run([sys.executable, "-c", THREAD_CHECK], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["3", "True"], out.stderr
+
+
+def test_event_driven_projection_runs_end_to_end_and_agrees_with_blas():
+    """Latency input (one spike per pixel in 30 steps: 3 % density) into a 40-wide layer takes the event-driven
+    kernels of dense_forward with backend 'numba'; spikes and gradients equal those of the BLAS path."""
+    rng = np.random.default_rng(7)
+    surrogate = make_surrogate("fast_sigmoid")
+    spec = NetworkSpec((16, 40, 3), 30, NeuronSpec("subtract", True, 0.0, 0.0, surrogate),
+                       NeuronSpec("subtract", True, 0.0, 0.0, surrogate))
+    params = init_params(spec, 0.9, 1.0, np.random.default_rng(5), np.float64)
+    params["weights0"] *= 4
+    encoded = encode("latency", pixel_levels(rng.random((BATCH, 16))), 30, np.random.default_rng(6), np.float64)
+    d_out = rng.standard_normal((30, BATCH, 3))
+    results = {}
+    for backend in ("numpy", "numba"):
+        spikes, cache = network_forward(params, spec, encoded, backend)
+        assert cache.projections[0].backend == backend          # the numba backend did take the event path
+        results[backend] = spikes, network_backward([None, d_out], None, cache, spec, learn_leak_threshold=True)
+    for a, b in zip(results["numpy"][0], results["numba"][0]):
         np.testing.assert_array_equal(a, b)
+    assert 0 < results["numba"][0][0].mean() < 1, "the hidden layer should spike"
+    for name, grad in results["numpy"][1].items():
+        np.testing.assert_allclose(results["numba"][1][name], grad, rtol=1e-9, atol=1e-12, err_msg=name)
 
 
 @pytest.mark.parametrize("encoding", ["rate", "latency", "current"])

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spikingnn.kernels import bptt
+from spikingnn.kernels import surrogates
 from spikingnn.training.surrogate import SURROGATES, ArcTan, FastSigmoid, Triangle, make_surrogate
 
 NAMES = sorted(SURROGATES)
@@ -54,8 +54,8 @@ def test_kernel_scalar_matches_record(x, slope, name):
     """The Numba scalar used inside the BPTT kernel is the record's formula."""
     surrogate = make_surrogate(name, slope)
     expected = float(surrogate.grad(x))
-    assert bptt.surrogate_grad(surrogate.code, slope, x) == pytest.approx(expected, rel=1e-12, abs=1e-300)
-    assert bptt.surrogate_smooth(surrogate.code, slope, x) == pytest.approx(float(surrogate.smooth(x)), rel=1e-12,
+    assert surrogates.surrogate_grad(surrogate.code, slope, x) == pytest.approx(expected, rel=1e-12, abs=1e-300)
+    assert surrogates.surrogate_smooth(surrogate.code, slope, x) == pytest.approx(float(surrogate.smooth(x)), rel=1e-12,
                                                                             abs=1e-12)
 
 

@@ -8,7 +8,9 @@ steps with NumPy arrays, one Python iteration per step. ``rest_kernel`` / ``rest
 pause between images: step by step while the conductances still matter, then in closed form.
 
 Per-neuron formulas shared by both paths (``membrane``, ``relax_closed_form``, ``can_fire``) are written once
-with array operations, which Numba compiles too.
+with array operations, which Numba compiles too. The learning is ``spikingnn.kernels.stdp``'s: ``depress`` and
+``potentiate`` in the reference, their one-weight forms ``depress_weight`` and ``potentiate_weight`` in the
+kernel (additive, mu = 0; depression bounded below by w_min = 0, potentiation above by w_max).
 """
 from __future__ import annotations
 
@@ -17,17 +19,21 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from .stdp import depress, depress_weight, potentiate, potentiate_weight
+
 
 class Constants(NamedTuple):
-    """Per-step numbers derived from ``DiehlCookParams`` (decays are exact: exp(-dt / tau))."""
+    """Per-step numbers derived from ``DiehlCookParams`` (decays are exact, ``discretisation.exact_decay``)."""
 
     dt: float
     tau_mem_e: float
+    decay_mem_e: float
     v_rest_e: float
     v_reset_e: float
     v_threshold_e: float
     refractory_steps_e: int
     tau_mem_i: float
+    decay_mem_i: float
     v_rest_i: float
     v_reset_i: float
     v_threshold_i: float
@@ -46,6 +52,7 @@ class Constants(NamedTuple):
     decay_post2: float
     nu_pre: float
     nu_post: float
+    w_min: float
     w_max: float
     decay_theta: float
     theta_plus: float
@@ -77,6 +84,7 @@ def membrane(v, ge, gi, v_rest, e_inh, tau_mem, c):
     ge, gi = ge * c.mean_ge, gi * c.mean_gi
     g_total = 1.0 + ge + gi
     v_inf = (v_rest + ge * c.e_exc + gi * e_inh) / g_total
+    # exp(-dt / tau_eff), tau_eff = tau_mem / g_total: it changes with the conductances, so it is computed here
     return v_inf + (v - v_inf) * np.exp(-c.dt * g_total / tau_mem)
 
 
@@ -85,22 +93,22 @@ def can_fire(s, c, n_steps, learn):
     from its value towards v_rest, and the E threshold v_threshold_e + theta only moves as theta decays."""
     theta_end = s.theta * (c.decay_theta ** n_steps if learn else 1.0)
     lowest_threshold_e = c.v_threshold_e + np.minimum(s.theta, theta_end)
-    return bool(np.any(np.maximum(s.v_e, c.v_rest_e) >= lowest_threshold_e)
-                or np.any(np.maximum(s.v_i, c.v_rest_i) >= c.v_threshold_i))
+    return bool(np.any(np.maximum(s.v_e, c.v_rest_e) > lowest_threshold_e)
+                or np.any(np.maximum(s.v_i, c.v_rest_i) > c.v_threshold_i))
 
 
 def relax_closed_form(s, c, n_steps, learn):
     """``n_steps`` silent steps at once, when the conductances have vanished and ``can_fire`` is False.
 
-    A refractory neuron is held at v_reset for its remaining r steps, then relaxes freely:
-    v <- v_rest + (v - v_rest) exp(-(n_steps - r) dt / tau_mem). Traces and theta decay by decay^n_steps.
+    A refractory neuron is held for its remaining r steps, then relaxes freely:
+    v <- v_rest + (v - v_rest) decay_mem^(n_steps - r). Traces and theta decay by decay^n_steps.
     """
     if n_steps == 0:
         return
     free_e = n_steps - np.minimum(s.refractory_e, n_steps)
     free_i = n_steps - np.minimum(s.refractory_i, n_steps)
-    s.v_e[:] = c.v_rest_e + (s.v_e - c.v_rest_e) * np.exp(-free_e * c.dt / c.tau_mem_e)
-    s.v_i[:] = c.v_rest_i + (s.v_i - c.v_rest_i) * np.exp(-free_i * c.dt / c.tau_mem_i)
+    s.v_e[:] = c.v_rest_e + (s.v_e - c.v_rest_e) * c.decay_mem_e ** free_e
+    s.v_i[:] = c.v_rest_i + (s.v_i - c.v_rest_i) * c.decay_mem_i ** free_i
     s.refractory_e[:] = s.refractory_e - (n_steps - free_e)
     s.refractory_i[:] = s.refractory_i - (n_steps - free_i)
     for g in (s.ge_e, s.gi_e, s.ge_i, s.gi_i):
@@ -125,14 +133,14 @@ def _step_reference(s, c, inputs, learn, counts):
         s.ge_e[:] += s.w[i]
     s.x_pre[inputs] = 1.0
     if learn:
-        s.w[inputs] = np.maximum(s.w[inputs] - c.nu_pre * s.x_post1, 0.0)
+        depress(s.w, inputs, s.x_post1, c.nu_pre, c.w_min, 0.0)
     fired = _layer_step_reference(s.v_e, s.ge_e, s.gi_e, s.refractory_e, c.v_rest_e, c.v_reset_e, c.e_inh_e,
                                   c.tau_mem_e, c.v_threshold_e + s.theta, c.refractory_steps_e, c)
     counts += fired                                    # 2. E spikes: STDP, homeostasis, drive to I
     s.ge_i[fired] += c.w_ei
     if learn:
         s.theta[fired] += c.theta_plus
-        s.w[:, fired] = np.minimum(s.w[:, fired] + c.nu_post * s.x_pre[:, None] * s.x_post2[fired], c.w_max)
+        potentiate(s.w, fired, s.x_pre, s.x_post2[fired], c.nu_post, c.w_max, 0.0)
     s.x_post1[fired] = 1.0
     s.x_post2[fired] = 1.0
     fired_i = _layer_step_reference(s.v_i, s.ge_i, s.gi_i, s.refractory_i, c.v_rest_i, c.v_reset_i, c.e_inh_i,
@@ -147,14 +155,14 @@ def _step_reference(s, c, inputs, learn, counts):
 
 
 def _layer_step_reference(v, ge, gi, refractory, v_rest, v_reset, e_inh, tau_mem, threshold, refractory_steps, c):
-    """Membrane update of one layer in place (refractory neurons held at v_reset), then its conductances decay;
-    returns who fired."""
+    """Membrane update of one layer in place (refractory neurons held), then its conductances decay; a neuron
+    fires when v > threshold. Returns who fired."""
     held = refractory > 0
     refractory[held] -= 1
-    v[:] = np.where(held, v_reset, membrane(v, ge, gi, v_rest, e_inh, tau_mem, c))
+    v[:] = np.where(held, v, membrane(v, ge, gi, v_rest, e_inh, tau_mem, c))
     ge *= c.decay_ge
     gi *= c.decay_gi
-    fired = ~held & (v >= threshold)
+    fired = ~held & (v > threshold)
     v[fired] = v_reset
     refractory[fired] = refractory_steps
     return fired
@@ -189,16 +197,15 @@ _largest_conductance_kernel = numba.njit(cache=True)(_largest_conductance)
 
 @numba.njit(cache=True)
 def _neuron_step(v, ge, gi, refractory, k, v_rest, v_reset, e_inh, tau_mem, threshold, refractory_steps, c):
-    """Neuron k of ``_layer_step_reference``: membrane step (or held at v_reset), its conductances decay;
-    returns whether it fired."""
+    """Neuron k of ``_layer_step_reference``: membrane step (or held), its conductances decay; returns whether
+    it fired."""
     g_exc, g_inh = ge[k], gi[k]
     ge[k], gi[k] = g_exc * c.decay_ge, g_inh * c.decay_gi
     if refractory[k] > 0:
         refractory[k] -= 1
-        v[k] = v_reset
         return False
     v[k] = _membrane(v[k], g_exc, g_inh, v_rest, e_inh, tau_mem, c)
-    if v[k] < threshold:
+    if v[k] <= threshold:
         return False
     v[k] = v_reset
     refractory[k] = refractory_steps
@@ -216,7 +223,7 @@ def _step_kernel(s, c, event_inputs, start, stop, learn, counts, fired_i):
         s.x_pre[i] = 1.0
         if learn:
             for j in range(n):
-                s.w[i, j] = max(s.w[i, j] - c.nu_pre * s.x_post1[j], 0.0)
+                s.w[i, j] = depress_weight(s.w[i, j], s.x_post1[j], c.nu_pre, c.w_min, 0.0)
     for j in range(n):                                 # 2. E layer
         if _neuron_step(s.v_e, s.ge_e, s.gi_e, s.refractory_e, j, c.v_rest_e, c.v_reset_e, c.e_inh_e, c.tau_mem_e,
                         c.v_threshold_e + s.theta[j], c.refractory_steps_e, c):
@@ -225,7 +232,7 @@ def _step_kernel(s, c, event_inputs, start, stop, learn, counts, fired_i):
             if learn:
                 s.theta[j] += c.theta_plus
                 for i in range(n_input):
-                    s.w[i, j] = min(s.w[i, j] + c.nu_post * s.x_pre[i] * s.x_post2[j], c.w_max)
+                    s.w[i, j] = potentiate_weight(s.w[i, j], s.x_pre[i], s.x_post2[j], c.nu_post, c.w_max, 0.0)
             s.x_post1[j] = 1.0
             s.x_post2[j] = 1.0
     n_fired_i = 0                                      # 3. I layer, then lateral inhibition

@@ -9,7 +9,7 @@ decaying by its alpha = exp(-dt / tau_syn) once read: step 1 of ``kernels.propag
 
 and, with I_k held constant over the step:
 
-    ALIF:  a_k <- adapt_decay_k a_k,   threshold_k = v_threshold_k + beta_adapt_k a_k   (LIF: threshold_k = v_threshold_k)
+    ALIF:  a_k <- adapt_decay_k a_k,  threshold_k = v_threshold_k + beta_adapt_k a_k  (LIF: threshold_k = v_threshold_k)
     if refractory_left_k > 0:   refractory_left_k -= 1,  v_k held,  no spike
     else:
         v_k <- decay_k v_k + rest_drive_k + input_gain_k I_k       (the constants of ``discretisation.LIFStep``)

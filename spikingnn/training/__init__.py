@@ -3,7 +3,8 @@
 Read in this order: ``surrogate`` (the trick that makes spikes differentiable), ``layers`` (dense projection
 and LIF/ALIF layers, forward with a cache, backward through time), ``network`` (a stack of them),
 ``encoders`` (images into the first layer), ``losses`` and ``optim``, then ``model`` (SNNClassifier, which
-puts it all together). The fast kernels and their NumPy references are in ``spikingnn.kernels.bptt``.
+puts it all together). The fast kernels and their NumPy references are in ``spikingnn.kernels``
+(``neuron_bptt``, ``projection``, ``rate_input``, ``surrogates``).
 """
 from spikingnn.training.model import Recording, SNNClassifier
 from spikingnn.training.surrogate import SURROGATES, ArcTan, FastSigmoid, Sigmoid, Triangle, make_surrogate

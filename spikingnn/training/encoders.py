@@ -10,7 +10,7 @@ so that one integer comparison with a random byte decides a rate-coded spike (be
   white pixel fires at every step, a black one never), the code of snnTorch's ``spikegen.rate``. The spikes are
   not materialised: the batch carries one random byte per step for each non-zero pixel, drawn from the
   explicit Generator (``random_bytes``), and the kernels fire where byte < level
-  (``spikingnn.kernels.bptt.rate_spikes_reference`` gives the exact layout). About 15 % of MNIST pixels are
+  (``spikingnn.kernels.rate_input.rate_spikes_reference`` gives the exact layout). About 15 % of MNIST pixels are
   non-zero, so a batch of 128 images at T = 25 costs ~0.5 MB of bytes instead of 10 MB of float spikes.
 * ``latency`` (time-to-first-spike): each non-zero pixel fires once, at step round((1 - x) (T - 1)): white at
   step 0, faint pixels last. Deterministic.
@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from spikingnn._validation import check_choice, check_in_range
-from spikingnn.training.layers import RateInput, _pick
+from spikingnn.kernels import rate_input as rate_kernels
+from spikingnn.training.layers import RateInput, pick_kernel
 
 ENCODINGS = ("rate", "latency", "current")
 
@@ -56,7 +57,8 @@ def random_bytes(rng: np.random.Generator, size: int) -> np.ndarray:
 
 def rate_input(levels, num_steps: int, rng: np.random.Generator, backend: str = "numba") -> RateInput:
     """The rate code of a batch of levels (B, n): its non-zero pixels and T random bytes for each."""
-    pixel_index, pixel_level, offsets = _pick("nonzero_levels", backend)(np.ascontiguousarray(levels))
+    nonzero_levels = pick_kernel(rate_kernels, "nonzero_levels", backend)
+    pixel_index, pixel_level, offsets = nonzero_levels(np.ascontiguousarray(levels))
     return RateInput(pixel_index, pixel_level, offsets, random_bytes(rng, num_steps * pixel_index.size),
                      int(num_steps), levels.shape[1])
 

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from spikingnn._validation import check_choice, check_in_range, check_non_negative, check_positive
+from spikingnn.discretisation import exact_decay
 from spikingnn.params import RESET_MODES
 from spikingnn.training.encoders import ENCODINGS
 from spikingnn.training.layers import BACKENDS, NeuronSpec
@@ -41,11 +42,15 @@ def hidden_sizes(hidden) -> tuple:
     return tuple(_positive_int("hidden", n) for n in sizes)
 
 
+def _exact_decay(hyper: dict, tau_name: str) -> float:
+    """exp(-dt / tau) for the time constant ``tau_name`` (ms) of the hyper-parameters (``discretisation``)."""
+    return float(exact_decay(check_positive("dt", hyper["dt"], "ms"), check_positive(tau_name, hyper[tau_name], "ms")))
+
+
 def leak(hyper: dict) -> float:
-    """beta = exp(-dt / tau_mem) if tau_mem is given, else ``beta`` (in [0, 1])."""
+    """The membrane decay per step: beta = exp(-dt / tau_mem) if tau_mem is given, else ``beta`` (in [0, 1])."""
     if hyper["tau_mem"] is not None:
-        return float(np.exp(-float(check_positive("dt", hyper["dt"], "ms"))
-                            / float(check_positive("tau_mem", hyper["tau_mem"], "ms"))))
+        return _exact_decay(hyper, "tau_mem")
     return float(check_in_range("beta", hyper["beta"], 0.0, 1.0))
 
 
@@ -69,8 +74,7 @@ def build(hyper: dict, layer_sizes: tuple) -> Built:
     reset, detach = hyper["reset"], bool(hyper["detach_reset"])
     rho, beta_adapt = 0.0, 0.0
     if hyper["neuron"] == "alif":
-        rho = float(np.exp(-float(check_positive("dt", hyper["dt"], "ms"))
-                           / float(check_positive("tau_adapt", hyper["tau_adapt"], "ms"))))
+        rho = _exact_decay(hyper, "tau_adapt")
         beta_adapt = float(check_non_negative("beta_adapt", hyper["beta_adapt"]))
     spec = NetworkSpec(tuple(layer_sizes), int(hyper["num_steps"]),
                        hidden_neuron=NeuronSpec(reset, detach, rho, beta_adapt, surrogate),

@@ -8,15 +8,26 @@ Two kinds of layer alternate, as in snnTorch's ``nn.Linear`` + ``snn.Leaky``:
 * a **spiking layer** of LIF or ALIF neurons integrates that current over time (discrete update below) and
   fires; its backward pass is backpropagation through time (BPTT) with a surrogate derivative.
 
-The discrete LIF update follows snnTorch's ``Leaky`` (reset by subtraction, default):
+The neuron of a spiking layer is the LIF / ALIF neuron of ``spikingnn.neurons`` (the one every chapter runs),
+discretised by ``spikingnn.discretisation`` with the exact integrator. Its update, for the layer's leak ``beta``
+(one per neuron), threshold ``v_threshold`` and reset mode (``params.RESET_MODES``)::
 
-    v[t] = beta v[t-1] + I[t] - v_threshold s[t-1],      s[t] = H(v[t] - v_threshold)  (strict >),
+    v[t] = beta u[t-1] + I[t],    s[t] = H(v[t] - thr[t])  (fires when v is strictly above the threshold),
+    u[t] = v[t] - thr[t] s[t]  ('subtract')   |   u[t] = v[t] (1 - s[t])  ('zero'),
 
-with beta = exp(-dt / tau_mem), the exact decay of tau_mem dv/dt = -v over one step dt. ``reset='zero'`` uses
-v[t] = beta v[t-1] (1 - s[t-1]) + I[t] instead. An ALIF layer raises its threshold after each spike,
-thr[t] = v_threshold + beta_adapt a[t], a[t] = rho (a[t-1] + s[t-1]), rho = exp(-dt / tau_adapt), the same
-model as ``spikingnn.neurons.ALIF``. A recurrent layer adds s[t-1] @ w_rec to its current. The full update and
-its BPTT equations are in ``spikingnn.kernels.bptt.neuron_forward_reference`` / ``neuron_backward_reference``.
+where v[t] is the membrane before its own reset (the surrogate needs it) and u[t] after it. An ALIF layer raises
+its threshold after each spike: thr[t] = v_threshold + beta_adapt a[t], a[t] = rho (a[t-1] + s[t-1]). A
+recurrent layer adds s[t-1] @ w_rec to its current.
+
+This is ``neurons.FirstOrderLIF`` / ``neurons.ALIF`` (and ``groups.LIFGroup`` / ``ALIFGroup``), step for step, for
+the continuous parameters of ``discretisation.training_lif_params(beta, v_threshold, dt, reset, rho, beta_adapt)``:
+
+    tau_mem = -dt / ln(beta),   R = 1 / (1 - beta),   v_rest = v_reset = 0,   refractory = 0,
+    tau_adapt = -dt / ln(rho)   (ALIF), and the same v_threshold, beta_adapt and reset,
+
+so that the unit's input gain (1 - beta) R is 1: the layer's weights carry it, and its current I[t] is the
+textbook R I times (1 - beta). The unit's membrane after step t is u[t]; ``tests/test_one_book.py`` runs both on
+random inputs. The full update and its BPTT equations are in ``spikingnn.kernels.neuron_bptt``.
 
 Detaching the reset (``detach_reset=True``, snnTorch's default): the spike s[t-1] that triggers the reset is
 treated as a constant by the backward pass. The gradient then flows through the leak and the threshold only,
@@ -33,7 +44,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from spikingnn.kernels import bptt
+from spikingnn.kernels import neuron_bptt, projection
+from spikingnn.kernels import rate_input as rate_kernels
 from spikingnn.training.surrogate import FastSigmoid, Surrogate
 
 BACKENDS = ("numba", "numpy")
@@ -44,9 +56,9 @@ EVENT_DENSITY, EVENT_MIN_OUTPUTS = 0.05, 32
 _NO_ARRAY_3D = np.zeros((0, 0, 0))
 
 
-def _pick(name: str, backend: str):
-    """The kernel ``name`` of ``spikingnn.kernels.bptt`` for ``backend``: ``name_kernel`` or ``name_reference``."""
-    return getattr(bptt, f"{name}_{'kernel' if backend == 'numba' else 'reference'}")
+def pick_kernel(module, name: str, backend: str):
+    """The kernel ``name`` of a ``spikingnn.kernels`` module for ``backend``: ``name_kernel`` or ``name_reference``."""
+    return getattr(module, f"{name}_{'kernel' if backend == 'numba' else 'reference'}")
 
 
 # --------------------------------------------------------------------------------------- dense projection
@@ -66,13 +78,13 @@ def dense_forward(x, weights, bias, backend="numba"):
     if backend == "numba" and (weights.shape[1] < EVENT_MIN_OUTPUTS
                                or np.count_nonzero(x) >= EVENT_DENSITY * x.size):
         backend = "numpy"
-    return _pick("spike_current", backend)(x, weights, bias), DenseCache(x, weights, backend)
+    return pick_kernel(projection, "spike_current", backend)(x, weights, bias), DenseCache(x, weights, backend)
 
 
 def dense_backward(d_current, cache, need_dx=True):
     """Gradients of dense_forward: dx = dI @ W^T (None unless ``need_dx``), dW = sum_t x^T dI, db = sum dI."""
-    d_w = _pick("spike_weight_grad", cache.backend)(cache.x, d_current)
-    d_x = bptt.project(d_current, cache.weights.T) if need_dx else None
+    d_w = pick_kernel(projection, "spike_weight_grad", cache.backend)(cache.x, d_current)
+    d_x = projection.project(d_current, cache.weights.T) if need_dx else None
     return d_x, d_w, d_current.sum(axis=(0, 1))
 
 
@@ -87,7 +99,7 @@ class RateInput(NamedTuple):
 
     def dense(self) -> np.ndarray:
         """The spikes as a dense (T, B, n_inputs) 0/1 float32 array."""
-        return bptt.rate_spikes_reference(*self)
+        return rate_kernels.rate_spikes_reference(*self)
 
 
 class RateCache(NamedTuple):
@@ -97,14 +109,14 @@ class RateCache(NamedTuple):
 
 def rate_dense_forward(rate_input, weights, bias, backend="numba"):
     """dense_forward for rate-coded input: the spikes are drawn inside the kernel, never stored."""
-    current = _pick("rate_current", backend)(*rate_input[:5], weights, bias)
+    current = pick_kernel(rate_kernels, "rate_current", backend)(*rate_input[:5], weights, bias)
     return current, RateCache(rate_input, backend)
 
 
 def rate_dense_backward(d_current, cache):
     """dW, db of rate_dense_forward (the input needs no gradient); the spikes are regenerated from the bytes."""
     r = cache.rate_input
-    d_w = _pick("rate_weight_grad", cache.backend)(*r[:4], d_current, r.n_inputs)
+    d_w = pick_kernel(rate_kernels, "rate_weight_grad", cache.backend)(*r[:4], d_current, r.n_inputs)
     return d_w, d_current.sum(axis=(0, 1))
 
 
@@ -113,8 +125,8 @@ def rate_dense_backward(d_current, cache):
 class NeuronSpec:
     """The fixed (never trained) choices of a spiking layer.
 
-    reset: 'subtract' (v -= threshold after a spike), 'zero' (v <- 0), or 'readout' (never fires nor resets: a
-    leaky integrator, the output layer of the membrane losses); detach_reset: see the module docstring;
+    reset: 'subtract' or 'zero' (``params.RESET_MODES``, with v_reset = 0), or 'readout' (never fires nor resets:
+    a leaky integrator, the output layer of the membrane losses); detach_reset: see the module docstring;
     rho, beta_adapt: ALIF adaptation (rho = exp(-dt / tau_adapt)); beta_adapt = 0 gives LIF;
     surrogate: the backward pass's stand-in for H'.
     """
@@ -127,11 +139,12 @@ class NeuronSpec:
 
     @property
     def reset_code(self) -> int:
-        return {"subtract": bptt.RESET_SUBTRACT, "zero": bptt.RESET_ZERO, "readout": bptt.READOUT}[self.reset]
+        return {"subtract": neuron_bptt.RESET_SUBTRACT, "zero": neuron_bptt.RESET_ZERO,
+                "readout": neuron_bptt.READOUT}[self.reset]
 
 
 class NeuronCache(NamedTuple):
-    v: np.ndarray               # (T, B, H) membrane before its own reset
+    v: np.ndarray               # (T, B, H) membrane before its own reset (v[t] of the module docstring)
     s: np.ndarray               # (T, B, H) spikes
     thr: np.ndarray             # (T, B, H) threshold in force (constant for LIF)
     beta: np.ndarray            # (H,)
@@ -158,31 +171,37 @@ def neuron_forward(current, beta, v_threshold, w_rec, spec, backend="numba", smo
     w_rec = np.zeros((0, 0), dtype) if w_rec is None else w_rec
     reset_spikes = _NO_ARRAY_3D.astype(dtype) if reset_spikes is None else np.ascontiguousarray(reset_spikes, dtype)
     number = dtype.type      # the kernels' scalars in the arrays' dtype (no float64 detour for float32)
-    v, s, thr = _pick("neuron_forward", backend)(
+    v, s, thr = pick_kernel(neuron_bptt, "neuron_forward", backend)(
         current, beta, v_threshold, number(spec.rho), number(spec.beta_adapt), w_rec, spec.reset_code,
         spec.surrogate.code, number(spec.surrogate.slope), smooth, reset_spikes)
     return s, NeuronCache(v, s, thr, beta, w_rec, reset_spikes, spec, backend)
+
+
+def after_reset(cache) -> np.ndarray:
+    """u, the membrane after its reset (T, B, H): v - thr r ('subtract'), v (1 - r) ('zero'), v ('readout')."""
+    c = cache
+    r = c.reset_spikes if c.reset_spikes.size else c.s
+    if c.spec.reset == "subtract":
+        return c.v - c.thr * r
+    return c.v * (1.0 - r) if c.spec.reset == "zero" else c.v
 
 
 def neuron_backward(d_s, d_v, cache, need_leak_threshold=True):
     """BPTT through neuron_forward. d_s: (T, B, H) dL/ds; d_v: dL/dv (T, B, H) or None.
 
     Returns dL/dcurrent (T, B, H) and the parameter gradients:
-    dbeta = sum_t dv[t] v[t-1] (times (1 - r[t-1]) for the zero reset), dv_threshold = sum_t dthr[t]
+    dbeta = sum_t dv[t] u[t-1] (u: the membrane after its reset), dv_threshold = sum_t dthr[t]
     (both None unless ``need_leak_threshold``), dw_rec = sum_t s[t-1]^T dv[t] (None without recurrence).
     """
     c, spec = cache, cache.spec
     d_s = np.ascontiguousarray(d_s, c.v.dtype)
     d_v = _NO_ARRAY_3D.astype(c.v.dtype) if d_v is None else np.ascontiguousarray(d_v, c.v.dtype)
     number = c.v.dtype.type
-    dv, dthr = _pick("neuron_backward", c.backend)(
+    dv, dthr = pick_kernel(neuron_bptt, "neuron_backward", c.backend)(
         d_s, d_v, c.v, c.s, c.thr, c.beta, number(spec.rho), number(spec.beta_adapt), c.w_rec, spec.reset_code,
         spec.detach_reset, spec.surrogate.code, number(spec.surrogate.slope), c.reset_spikes)
-    d_w_rec = _pick("spike_weight_grad", c.backend)(c.s[:-1], dv[1:]) if c.w_rec.size else None
+    d_w_rec = pick_kernel(projection, "spike_weight_grad", c.backend)(c.s[:-1], dv[1:]) if c.w_rec.size else None
     if not need_leak_threshold:
         return dv, NeuronGrads(None, None, d_w_rec)
-    v_before = c.v[:-1]
-    if spec.reset == "zero":
-        v_before = v_before * (1.0 - (c.reset_spikes if c.reset_spikes.size else c.s)[:-1])
-    d_beta = np.einsum("tbh,tbh->h", dv[1:], v_before)
+    d_beta = np.einsum("tbh,tbh->h", dv[1:], after_reset(c)[:-1])
     return dv, NeuronGrads(d_beta, dthr.sum(axis=(0, 1)), d_w_rec)

@@ -16,7 +16,7 @@ functions of x = v - threshold:
   the network into an ordinary differentiable one whose true gradient is what BPTT computes, which is how the
   hand-written backward pass is checked against finite differences.
 
-The formulas are evaluated by ``spikingnn.kernels.bptt.surrogate_grad`` / ``surrogate_smooth`` (one
+The formulas are evaluated by ``spikingnn.kernels.surrogates.surrogate_grad`` / ``surrogate_smooth`` (one
 implementation, shared by the NumPy and Numba paths), selected by each record's ``code``.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spikingnn._validation import check_choice, check_positive
-from spikingnn.kernels import bptt
+from spikingnn.kernels import surrogates
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,11 @@ class Surrogate:
 
     def grad(self, x):
         """Backward pass: the surrogate derivative g(x)."""
-        return bptt.surrogate_grad.py_func(self.code, self.slope, np.asarray(x, dtype=float))
+        return surrogates.surrogate_grad.py_func(self.code, self.slope, np.asarray(x, dtype=float))
 
     def smooth(self, x):
         """The smooth function whose derivative is ``grad`` (gradient checks)."""
-        return bptt.surrogate_smooth.py_func(self.code, self.slope, np.asarray(x, dtype=float))
+        return surrogates.surrogate_smooth.py_func(self.code, self.slope, np.asarray(x, dtype=float))
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class FastSigmoid(Surrogate):
     """
 
     slope: float = 25.0
-    code = bptt.FAST_SIGMOID
+    code = surrogates.FAST_SIGMOID
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class ArcTan(Surrogate):
     """
 
     slope: float = 2.0
-    code = bptt.ARCTAN
+    code = surrogates.ARCTAN
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class Triangle(Surrogate):
     """
 
     slope: float = 1.0
-    code = bptt.TRIANGLE
+    code = surrogates.TRIANGLE
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class Sigmoid(Surrogate):
     """
 
     slope: float = 25.0
-    code = bptt.SIGMOID
+    code = surrogates.SIGMOID
 
 
 SURROGATES = {"fast_sigmoid": FastSigmoid, "arctan": ArcTan, "triangle": Triangle, "sigmoid": Sigmoid}

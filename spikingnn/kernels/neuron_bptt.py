@@ -1,0 +1,181 @@
+"""Spiking neurons through time, forward and backward (backpropagation through time with a surrogate
+derivative): the kernels of the spiking layers of ``spikingnn/training/layers.py``, whose docstring states the
+continuous neuron they discretise.
+
+Each Numba ``*_kernel`` stands beside its plain-NumPy ``*_reference`` with the same arguments and the same result
+(``tests/test_bptt_kernels.py``). Arrays are time-first, ``(T, B, H)``. ``prange`` runs over the samples of the
+batch: results do not depend on the number of threads.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import prange
+
+from spikingnn.kernels.projection import add_scaled_into
+from spikingnn.kernels.surrogates import surrogate_grad, surrogate_smooth
+
+RESET_SUBTRACT, RESET_ZERO, READOUT = 0, 1, 2     # READOUT: never fires, never resets (a leaky integrator)
+
+
+def neuron_forward_reference(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
+                             slope, smooth, reset_spikes):
+    """Run a layer of LIF/ALIF neurons over T steps from v = a = s = 0.
+
+        a[t]   = rho (a[t-1] + s[t-1])                       adaptation (ALIF; beta_adapt = 0 gives LIF)
+        thr[t] = v_threshold + beta_adapt a[t]
+        i[t]   = current[t] + s[t-1] @ w_rec                  (w_rec of shape (0, 0): no recurrence)
+        v[t]   = beta u[t-1] + i[t],   u = the membrane after its reset:
+                 u[t] = v[t] - r[t] thr[t]                    reset_code RESET_SUBTRACT
+                 u[t] = v[t] (1 - r[t])                       reset_code RESET_ZERO
+        s[t]   = H(v[t] - thr[t])  (strict >), or surrogate_smooth(v[t] - thr[t]) when ``smooth``
+                 (s = 0 always with reset_code READOUT: the neurons only integrate, for membrane losses)
+
+    r = s, the layer's own spikes, unless ``reset_spikes`` (T, B, H) is non-empty: then the reset is driven by
+    those fixed spikes (gradient checks of the detached reset). v is the membrane before its own reset, as in
+    snnTorch's ``Leaky``. current: (T, B, H); beta, v_threshold: (H,). Returns v, s, thr, each (T, B, H).
+    """
+    v, s, thr = np.zeros_like(current), np.zeros_like(current), np.zeros_like(current)
+    v_prev, s_prev, a = np.zeros_like(current[0]), np.zeros_like(current[0]), np.zeros_like(current[0])
+    thr_prev, r_prev = v_threshold + 0.0 * v_prev, s_prev
+    for t in range(current.shape[0]):
+        a = rho * (a + s_prev)
+        thr[t] = v_threshold + beta_adapt * a
+        i = current[t] + s_prev @ w_rec if w_rec.size else current[t]
+        if reset_code == RESET_ZERO:
+            v[t] = beta * (v_prev * (1.0 - r_prev)) + i
+        else:
+            v[t] = beta * (v_prev - r_prev * thr_prev) + i
+        x = v[t] - thr[t]
+        if reset_code != READOUT:
+            s[t] = surrogate_smooth.py_func(surrogate_code, slope, x) if smooth else x > 0.0
+        v_prev, s_prev, thr_prev = v[t], s[t], thr[t]
+        r_prev = reset_spikes[t] if reset_spikes.size else s[t]
+    return v, s, thr
+
+
+@numba.njit(cache=True, parallel=True)
+def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
+                          slope, smooth, reset_spikes):
+    """Fast path of neuron_forward_reference: same arguments, same result (a thread per sample).
+
+    Each step runs two branch-free loops over the neurons (membrane, then spikes) so that both vectorise; they
+    write v, thr and s in place. ``rho``, ``beta_adapt`` and ``slope`` should have the arrays' dtype (the layers
+    pass them so): a float64 number would turn float32 arithmetic into float64 and back.
+    """
+    n_steps, batch, n = current.shape
+    v, s, thr = np.empty_like(current), np.empty_like(current), np.empty_like(current)
+    fixed_reset, recurrent = reset_spikes.size > 0, w_rec.size > 0
+    one = np.ones(1, current.dtype)[0]
+    for b in prange(batch):
+        v_prev, s_prev, thr_prev = np.zeros(n, v.dtype), np.zeros(n, v.dtype), np.zeros(n, v.dtype)
+        a, i, r_fixed = np.zeros(n, v.dtype), np.empty(n, v.dtype), np.zeros(n, v.dtype)
+        for t in range(n_steps):
+            cur = current[t, b]
+            if recurrent:
+                i[:] = cur
+                for j in range(n):
+                    if s_prev[j] != 0.0:
+                        add_scaled_into(i, s_prev[j], w_rec[j])
+                cur = i
+            r_prev = r_fixed if fixed_reset else s_prev      # the spikes that reset the membrane now
+            v_t, s_t, thr_t = v[t, b], s[t, b], thr[t, b]
+            for h in range(n):
+                a[h] = rho * (a[h] + s_prev[h])
+                if reset_code == RESET_ZERO:
+                    v_prev[h] = beta[h] * (v_prev[h] * (one - r_prev[h])) + cur[h]
+                else:
+                    v_prev[h] = beta[h] * (v_prev[h] - r_prev[h] * thr_prev[h]) + cur[h]
+                thr_prev[h] = v_threshold[h] + beta_adapt * a[h]
+                v_t[h], thr_t[h] = v_prev[h], thr_prev[h]
+            if reset_code == READOUT:
+                s_prev[:] = 0.0
+            elif smooth:
+                for h in range(n):
+                    s_prev[h] = surrogate_smooth(surrogate_code, slope, v_prev[h] - thr_prev[h])
+            else:
+                for h in range(n):
+                    s_prev[h] = one if v_prev[h] > thr_prev[h] else 0 * one
+            s_t[:] = s_prev
+            if fixed_reset:
+                r_fixed[:] = reset_spikes[t, b]
+    return v, s, thr
+
+
+def neuron_backward_reference(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec, reset_code, detach_reset,
+                              surrogate_code, slope, reset_spikes):
+    """Backpropagation through time of neuron_forward_reference, walking t from T-1 down to 0.
+
+    With g[t] = surrogate_grad(v[t] - thr[t]) in place of H'(.) and r = s (or the fixed ``reset_spikes``):
+
+        dS[t]   = d_s[t] + dv[t+1] @ w_rec.T + rho da[t+1]            every path from s[t] into step t+1 ...
+                  - beta thr[t] dv[t+1]   (subtract)  |  - beta v[t] dv[t+1]   (zero)
+                                                                      ... the last term only if not detach_reset
+        dv[t]   = dS[t] g[t] + d_v_out[t] + beta dv[t+1]  (subtract)  |  beta (1 - r[t]) dv[t+1]   (zero)
+        dthr[t] = -dS[t] g[t] - beta r[t] dv[t+1]   (subtract: the reset removes thr[t])
+        da[t]   = beta_adapt dthr[t] + rho da[t+1]
+
+    d_s: (T, B, H) dL/ds from above; d_v_out: (T, B, H) dL/dv from a loss on the membrane (or shape (0, 0, 0)).
+    Returns dv = dL/dcurrent and dthr, each (T, B, H); the parameter gradients are sums of these (layers.py).
+    """
+    dv, dthr = np.zeros_like(v), np.zeros_like(v)
+    dv_next, da_next = np.zeros_like(v[0]), np.zeros_like(v[0])
+    n_steps, subtract = v.shape[0], reset_code != RESET_ZERO
+    for t in reversed(range(n_steps)):
+        r = reset_spikes[t] if reset_spikes.size else s[t]
+        d_spike = d_s[t] + rho * da_next
+        if w_rec.size:
+            d_spike = d_spike + dv_next @ w_rec.T
+        if not detach_reset:
+            d_spike = d_spike - beta * (thr[t] if subtract else v[t]) * dv_next
+        g = d_spike * (0.0 if reset_code == READOUT else surrogate_grad.py_func(surrogate_code, slope, v[t] - thr[t]))
+        leak = beta if subtract else beta * (1.0 - r)
+        dv[t] = g + leak * dv_next + (d_v_out[t] if d_v_out.size else 0.0)
+        dthr[t] = -g - (beta * r * dv_next if subtract else 0.0)
+        da_next = beta_adapt * dthr[t] + rho * da_next
+        dv_next = dv[t]
+    return dv, dthr
+
+
+@numba.njit(cache=True, parallel=True)
+def neuron_backward_kernel(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec, reset_code, detach_reset,
+                           surrogate_code, slope, reset_spikes):
+    """Fast path of neuron_backward_reference: same arguments, same result (a thread per sample).
+
+    Each step first evaluates the surrogate for all neurons, then runs one branch-free loop that vectorises
+    (scalars in the arrays' dtype, as for neuron_forward_kernel).
+    """
+    n_steps, batch, n = v.shape
+    dv, dthr = np.empty_like(v), np.empty_like(v)
+    fixed_reset, recurrent, has_dv_out = reset_spikes.size > 0, w_rec.size > 0, d_v_out.size > 0
+    subtract, keep_reset = reset_code != RESET_ZERO, not detach_reset
+    one = np.ones(1, v.dtype)[0]
+    zero = 0 * one
+    for b in prange(batch):
+        da, dv_next, g = np.zeros(n, v.dtype), np.zeros(n, v.dtype), np.empty(n, v.dtype)
+        d_recurrent = np.zeros(n, v.dtype)
+        for t in range(n_steps - 1, -1, -1):
+            v_t, thr_t, d_s_t, dv_t, dthr_t = v[t, b], thr[t, b], d_s[t, b], dv[t, b], dthr[t, b]
+            if reset_code == READOUT:
+                g[:] = 0.0
+            else:
+                for h in range(n):
+                    g[h] = surrogate_grad(surrogate_code, slope, v_t[h] - thr_t[h])
+            if recurrent:
+                for h in range(n):
+                    acc = zero
+                    for k in range(n):
+                        acc += w_rec[h, k] * dv_next[k]
+                    d_recurrent[h] = acc
+            r = reset_spikes[t, b] if fixed_reset else s[t, b]
+            for h in range(n):
+                ds = d_s_t[h] + rho * da[h] + d_recurrent[h]
+                if keep_reset:
+                    ds -= beta[h] * (thr_t[h] if subtract else v_t[h]) * dv_next[h]
+                gh = ds * g[h]
+                leak = beta[h] if subtract else beta[h] * (one - r[h])
+                dv_now = gh + leak * dv_next[h] + (d_v_out[t, b, h] if has_dv_out else zero)
+                dthr_now = -gh - (beta[h] * r[h] * dv_next[h] if subtract else zero)
+                da[h] = beta_adapt * dthr_now + rho * da[h]
+                dv_t[h], dthr_t[h], dv_next[h] = dv_now, dthr_now, dv_now
+    return dv, dthr

@@ -1,0 +1,164 @@
+"""Rate-coded input by events: the spikes of a batch of images are drawn inside the kernels, never stored (the
+input layer of ``spikingnn/training/layers.py``; the encoding is described in ``training/encoders.py``).
+
+Each kernel draws its input spikes from random bytes (see :func:`rate_spikes_reference`) as it accumulates, and the
+backward pass regenerates the same spikes from the same bytes. Pixels that are 0 can never fire and get no byte at
+all. Bright pixels, which fire at most steps, are counted once per sample and corrected where they stay silent,
+so the work of a step follows the randomness of the code, not its number of spikes (:func:`rate_current_kernel`).
+
+Each Numba ``*_kernel`` stands beside its plain-NumPy ``*_reference`` with the same arguments and the same result
+(``tests/test_bptt_kernels.py``).
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import prange
+
+from spikingnn.kernels.projection import add_into, add_scaled_into, project, sum_chunks
+
+
+def nonzero_levels_reference(levels):
+    """The non-zero entries of a batch of levels (B, n), sample after sample: ``(index, level, offsets)``.
+
+    Sample b's entries are ``index[offsets[b]:offsets[b+1]]`` (int32, ascending) with values ``level[...]``
+    (uint16); offsets: (B + 1,) int64. The sparse form in which rate-coded images reach the kernels below.
+    """
+    sample, pixel = np.nonzero(levels)
+    offsets = np.zeros(levels.shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(sample, minlength=levels.shape[0]), out=offsets[1:])
+    return pixel.astype(np.int32), levels[sample, pixel].astype(np.uint16), offsets
+
+
+@numba.njit(cache=True)
+def nonzero_levels_kernel(levels):
+    """Fast path of nonzero_levels_reference: two passes over the batch (count, then copy), no temporaries."""
+    batch, n = levels.shape
+    offsets = np.zeros(batch + 1, np.int64)
+    for b in range(batch):
+        count = 0
+        for k in range(n):
+            count += levels[b, k] != 0
+        offsets[b + 1] = offsets[b] + count
+    index, level = np.empty(offsets[batch], np.int32), np.empty(offsets[batch], np.uint16)
+    for b in range(batch):
+        e = offsets[b]
+        for k in range(n):
+            if levels[b, k] != 0:
+                index[e], level[e] = k, levels[b, k]
+                e += 1
+    return index, level, offsets
+
+
+def rate_spikes_reference(pixel_index, pixel_level, offsets, random_bytes, num_steps, n_inputs):
+    """The rate-coded input spikes that the rate kernels generate, as a dense (T, B, n_inputs) 0/1 array.
+
+    Sample b owns the pixels ``pixel_index[offsets[b]:offsets[b+1]]`` (its non-zero ones, n_b of them) with
+    levels ``pixel_level`` in 1..256, and the bytes ``random_bytes[T offsets[b] : T offsets[b+1]]``, n_b per step:
+
+        s[t, b, pixel_index[o_b + k]] = random_bytes[T o_b + t n_b + k] < pixel_level[o_b + k]
+
+    A uniform byte u in 0..255 is below the level L with probability L / 256: the pixel fires with p = L / 256.
+    """
+    batch = offsets.size - 1
+    counts = np.diff(offsets)
+    sample = np.repeat(np.arange(batch), counts)                                   # owner of each pixel entry
+    k = np.arange(offsets[-1]) - offsets[sample]
+    steps = np.arange(num_steps)[:, None]
+    fired = random_bytes[num_steps * offsets[sample] + steps * counts[sample] + k] < pixel_level   # (T, nnz)
+    spikes = np.zeros((num_steps, batch, n_inputs), dtype=np.float32)
+    spikes[:, sample, pixel_index] = fired
+    return spikes
+
+
+def rate_current_reference(pixel_index, pixel_level, offsets, random_bytes, num_steps, weights, bias):
+    """I[t] = bias + s[t] @ weights for the rate-coded spikes s of ``rate_spikes_reference``: (T, B, H)."""
+    spikes = rate_spikes_reference(pixel_index, pixel_level, offsets, random_bytes, num_steps, weights.shape[0])
+    return project(spikes.astype(weights.dtype), weights) + bias
+
+
+@numba.njit(cache=True, parallel=True)
+def rate_current_kernel(pixel_index, pixel_level, offsets, random_bytes, num_steps, weights, bias):
+    """Fast path of rate_current_reference: the same sums, organised so that little is added at each step.
+
+    A bright pixel (p = level / 256 > 1/2) fires at most steps. Its weight row is added once per sample, into
+    a base current, and subtracted at the steps where it stays silent; a dim pixel is added where it fires:
+
+        I[t] = bias + sum_{bright j} W_j - sum_{bright j silent at t} W_j + sum_{dim j firing at t} W_j.
+
+    The per-step work is proportional to sum_j min(p_j, 1 - p_j) (~21 rows for MNIST) instead of
+    sum_j p_j (~102 rows). The exceptions of a step are listed branch-free, then added two rows at a time.
+    """
+    batch, n = offsets.size - 1, weights.shape[1]
+    current = np.empty((num_steps, batch, n), weights.dtype)
+    for b in prange(batch):
+        start, count = offsets[b], offsets[b + 1] - offsets[b]
+        exceptions = np.empty(count + 1, np.int64)
+        sign = np.empty(count + 1, weights.dtype)
+        base, acc = bias.copy(), np.empty(n, weights.dtype)
+        for k in range(count):
+            if pixel_level[start + k] > 128:
+                add_into(base, weights[pixel_index[start + k]])
+        for t in range(num_steps):
+            offset, m = num_steps * start + t * count, 0
+            for k in range(count):
+                bright = pixel_level[start + k] > 128
+                exceptions[m] = pixel_index[start + k]
+                sign[m] = -1.0 if bright else 1.0
+                m += (random_bytes[offset + k] < pixel_level[start + k]) != bright
+            acc[:] = base
+            for q in range(0, m - 1, 2):
+                j1, j2, s1, s2 = exceptions[q], exceptions[q + 1], sign[q], sign[q + 1]
+                for h in range(n):
+                    acc[h] += s1 * weights[j1, h] + s2 * weights[j2, h]
+            if m % 2:
+                add_scaled_into(acc, sign[m - 1], weights[exceptions[m - 1]])
+            current[t, b] = acc
+    return current
+
+
+def rate_weight_grad_reference(pixel_index, pixel_level, offsets, random_bytes, d_current, n_inputs):
+    """dW = sum_t s[t]^T dI[t] for the rate-coded spikes s of ``rate_spikes_reference``: (n_inputs, H)."""
+    num_steps, batch, n = d_current.shape
+    spikes = rate_spikes_reference(pixel_index, pixel_level, offsets, random_bytes, num_steps, n_inputs)
+    return spikes.reshape(-1, n_inputs).T.astype(d_current.dtype) @ d_current.reshape(-1, n)
+
+
+@numba.njit(cache=True, parallel=True)
+def rate_weight_grad_kernel(pixel_index, pixel_level, offsets, random_bytes, d_current, n_inputs):
+    """Fast path of rate_weight_grad_reference, with the bright/dim split of rate_current_kernel:
+
+        dW_j += sum_t dI[t] - sum_{t: j silent} dI[t]   (bright j),      dW_j += sum_{t: j fired} dI[t]   (dim j).
+
+    One partial dW per chunk of the batch (summed in a fixed order); the exception steps two at a time.
+    """
+    num_steps, batch, n = d_current.shape
+    n_chunks = min(batch, 8)     # fixed, not the thread count: reproducible
+    partial = np.zeros((n_chunks, n_inputs, n), d_current.dtype)
+    for chunk in prange(n_chunks):
+        steps = np.empty(num_steps + 1, np.int64)
+        total, signs = np.empty(n, d_current.dtype), np.ones(2, d_current.dtype)
+        signs[1] = -1.0                              # signs[bright], in the arrays' dtype
+        for b in range(chunk * batch // n_chunks, (chunk + 1) * batch // n_chunks):
+            start, count = offsets[b], offsets[b + 1] - offsets[b]
+            total[:] = 0.0
+            for t in range(num_steps):
+                add_into(total, d_current[t, b])
+            for k in range(count):
+                level, j = pixel_level[start + k], pixel_index[start + k]
+                bright = level > 128
+                m = 0
+                for t in range(num_steps):           # the steps at which pixel k breaks its habit
+                    steps[m] = t
+                    m += (random_bytes[num_steps * start + t * count + k] < level) != bright
+                row = partial[chunk, j]
+                if bright:
+                    add_into(row, total)
+                sign = signs[int(bright)]
+                for q in range(0, m - 1, 2):
+                    t1, t2 = steps[q], steps[q + 1]
+                    for h in range(n):
+                        row[h] += sign * (d_current[t1, b, h] + d_current[t2, b, h])
+                if m % 2:
+                    add_scaled_into(row, sign, d_current[steps[m - 1], b])
+    return sum_chunks(partial)
