@@ -2,10 +2,14 @@
 
     spikingnn train --dataset mnist --hidden 100 --steps 25 --encoding rate --epochs 5 --out runs/mnist
     spikingnn train --out runs/mnist --resume                     # continue an interrupted run
-    spikingnn evaluate --model runs/mnist/model.npz                # accuracy, confusion matrix, SynOps, energy
-    spikingnn predict --model runs/mnist/model.npz --image my_digit.png --raster raster.png
+    spikingnn evaluate --model runs/mnist                          # accuracy, confusion matrix, SynOps, energy
+    spikingnn predict --model runs/mnist --image my_digit.png --raster raster.png
 
-(``python -m spikingnn ...`` is the same command.) A training run keeps everything in its ``--out`` folder:
+(``python -m spikingnn ...`` is the same command; ``--model`` takes a model file or its run folder.) Every
+option of ``train`` left out takes ``SNNClassifier``'s default, so ``spikingnn train --out DIR`` trains the
+library's default recipe. ``--limit N`` trains on the first N training images; each epoch's validation uses
+the whole test split, or its first ``--val-limit N`` images. A training run keeps everything in its ``--out``
+folder:
 
 - ``config.json``: the options of the run (what ``--resume`` reads back);
 - ``model.npz``: the checkpoint, rewritten atomically after every epoch and on Ctrl-C (``spikingnn.load``);
@@ -16,9 +20,13 @@
 
 ``--config run.toml`` sets options from a TOML file (the flags' names, ``-`` or ``_``; e.g. ``hidden = [200]``,
 ``lr = 1e-3``); flags given on the command line override it. An optional ``[model]`` table passes further
-keywords to ``SNNClassifier`` (e.g. ``beta = 0.9``, ``surrogate = "arctan"``). Bad input (a missing or corrupt
-file, an unknown option, a picture that is not one) prints one line and exits with status 2; Ctrl-C exits
-with status 130 after saving a checkpoint.
+keywords to ``SNNClassifier`` (e.g. ``beta = 0.9``, ``surrogate = "arctan"``). Config files (and a resumed
+run's config.json) are checked key by key: unknown keys, wrong types and out-of-range values are refused.
+
+Exit status: 0 done; 2 bad input (a flag's value, a missing or corrupt file, missing data), with one line on
+stderr naming the flag or the config key, checked before the run folder is created; 130 after Ctrl-C (with a
+checkpoint saved); 1 a bug in spikingnn, shown with its traceback (``SPIKINGNN_DEBUG=1`` shows the traceback
+of bad input too).
 """
 from __future__ import annotations
 
@@ -28,36 +36,37 @@ import io
 import json
 import os
 import sys
+import textwrap
+import traceback
 from pathlib import Path
 
 import numpy as np
 
 from spikingnn._io import atomic_write
-from spikingnn._validation import check_choice
+from spikingnn.datasets import ENV_VAR, DatasetNotFoundError, load_dataset
 
 DATASETS = ("mnist", "fashion-mnist")
+LR_SCHEDULES = ("constant", "step", "cosine")
 # None: SNNClassifier's default (its tuned defaults: 784-100-10, T = 25, rate coding, 5 epochs, ...)
 TRAIN_DEFAULTS = {"dataset": "mnist", "hidden": None, "steps": None, "encoding": None, "epochs": None,
-                  "batch_size": None, "lr": None, "lr_schedule": None, "loss": None, "neuron": None, "seed": None, "limit": None,
-                  "data_dir": None}
+                  "batch_size": None, "lr": None, "lr_schedule": None, "loss": None, "neuron": None, "seed": None,
+                  "limit": None, "val_limit": None, "data_dir": None}
 # command-line option -> SNNClassifier keyword (the other options describe the data)
 MODEL_KEYWORDS = {"hidden": "hidden", "steps": "num_steps", "encoding": "encoding", "epochs": "epochs",
-                  "batch_size": "batch_size", "lr": "lr", "lr_schedule": "lr_schedule", "loss": "loss", "neuron": "neuron", "seed": "random_state"}
-RESUME_MAY_CHANGE = ("epochs", "data_dir")          # everything else must stay as the run began
-VALIDATION_LIMIT = 10_000                           # test images used for the per-epoch validation
+                  "batch_size": "batch_size", "lr": "lr", "lr_schedule": "lr_schedule", "loss": "loss",
+                  "neuron": "neuron", "seed": "random_state"}
+DATA_KINDS = {"dataset": "a string", "limit": "an integer", "val_limit": "an integer", "data_dir": "a string"}
+CHOICES = {"dataset": DATASETS, "lr_schedule": LR_SCHEDULES}
+MINIMUM = {"limit": 1, "val_limit": 1}
+DATA_DIR_HELP = (f"folder holding the dataset's IDX files (else ${ENV_VAR}/<dataset>, then the cache; see the "
+                 f"README, How data is found)")
+RESUME_MAY_CHANGE = ("epochs", "val_limit", "data_dir")          # everything else must stay as the run began
 
 
 # ------------------------------------------------------------------------------------------ small file helpers
 def _write_text(path: Path, text: str) -> None:
     with atomic_write(path, "w") as handle:
         handle.write(text)
-
-
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(Path(path).read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path} is not valid JSON ({exc})") from None
 
 
 def _save_png(fig, path: Path) -> Path:
@@ -103,8 +112,100 @@ def read_metrics(path) -> list[dict]:
 
 
 # ------------------------------------------------------------------------------------------------ options
-def _read_config(path) -> tuple[dict, dict]:
-    """Options and ``[model]`` keywords from a TOML file; unknown keys are refused."""
+# Every option is checked before anything is written: its type (what a config file gives), its choices or
+# smallest value, then SNNClassifier's own checks. ``where`` maps each option or [model] keyword the user set
+# to where it was set, a flag (``--steps``) or a key of a file (``steps in run.toml``), which errors name.
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+KINDS = {"a boolean": lambda value: isinstance(value, bool),
+         "an integer": _is_int,
+         "a number": lambda value: _is_int(value) or isinstance(value, float),
+         "a string": lambda value: isinstance(value, str),
+         "a list of integers": lambda value: isinstance(value, list) and all(map(_is_int, value))}
+
+
+def _kind(default) -> str:
+    """What a config file must give for a keyword whose SNNClassifier default is ``default`` (None: a number,
+    as for tau_mem and grad_clip)."""
+    if isinstance(default, bool):
+        return "a boolean"
+    if isinstance(default, int):
+        return "an integer"
+    if isinstance(default, str):
+        return "a string"
+    return "a list of integers" if isinstance(default, (list, tuple)) else "a number"
+
+
+def _model_defaults() -> dict:
+    from spikingnn.training.model import SNNClassifier
+
+    return SNNClassifier().get_params()
+
+
+def _option_kinds() -> dict:
+    defaults = _model_defaults()
+    return {**{key: _kind(defaults[keyword]) for key, keyword in MODEL_KEYWORDS.items()}, **DATA_KINDS}
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _check_value(key: str, value, kind: str, where: str, may_be_none: bool) -> None:
+    """One option or keyword: its type, then its choices or smallest value; ValueError naming ``where``."""
+    if value is None and may_be_none:
+        return
+    if not KINDS[kind](value):
+        raise ValueError(f"{where} must be {kind}; got {value!r}")
+    if key in CHOICES and value not in CHOICES[key]:
+        raise ValueError(f"{where} must be one of {', '.join(CHOICES[key])}; got {value!r}")
+    if key in MINIMUM and value < MINIMUM[key]:
+        raise ValueError(f"{where} must be >= {MINIMUM[key]}; got {value!r}")
+
+
+def _check_table(table: dict, path, prefix: str, complete: bool) -> tuple[dict, dict]:
+    """The options of a config file (``-`` or ``_`` in their names), checked key by key; ``complete``: every
+    option must be there (a run's config.json). Returns (options, where)."""
+    spelled = {written.replace("-", "_"): written for written in table}
+    options = {key: table[written] for key, written in spelled.items()}
+    unknown = sorted(written for key, written in spelled.items() if key not in TRAIN_DEFAULTS)
+    if unknown:
+        raise ValueError(f"{path}: unknown option(s) {', '.join(prefix + key for key in unknown)}; known: "
+                         f"{', '.join(TRAIN_DEFAULTS)} and a [model] table of SNNClassifier keywords")
+    missing = [key for key in TRAIN_DEFAULTS if key not in options] if complete else []
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(prefix + key for key in missing)} (a damaged run folder?)")
+    if isinstance(options.get("hidden"), int):
+        options["hidden"] = [options["hidden"]]
+    where = {key: f"{prefix}{written} in {path}" for key, written in spelled.items()}
+    kinds = _option_kinds()
+    for key, value in options.items():
+        _check_value(key, value, kinds[key], where[key], may_be_none=complete and TRAIN_DEFAULTS[key] is None)
+    return options, where
+
+
+def _check_model_table(table, path) -> dict:
+    """A ``model`` table of further SNNClassifier keywords, checked key by key; returns where each was set."""
+    if not isinstance(table, dict):
+        raise ValueError(f"model in {path} must be a table of SNNClassifier keywords; got {table!r}")
+    defaults = _model_defaults()
+    unknown = sorted(set(table) - set(defaults))
+    if unknown:
+        raise ValueError(f"{path}: unknown SNNClassifier keyword(s) {', '.join('model.' + k for k in unknown)}; "
+                         f"known: {', '.join(k for k in defaults if k not in MODEL_KEYWORDS.values())}")
+    overlap = sorted(set(table) & set(MODEL_KEYWORDS.values()))
+    if overlap:
+        raise ValueError(f"{path}: set {', '.join(overlap)} with the top-level options, not in [model]")
+    where = {key: f"model.{key} in {path}" for key in table}
+    for key, value in table.items():
+        _check_value(key, value, _kind(defaults[key]), where[key], may_be_none=defaults[key] is None)
+    return where
+
+
+def _read_toml(path) -> tuple[dict, dict, dict]:
+    """(options, [model] keywords, where) from a ``--config`` TOML file."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:
@@ -112,45 +213,63 @@ def _read_config(path) -> tuple[dict, dict]:
     try:
         with open(path, "rb") as handle:
             table = tomllib.load(handle)
+    except OSError as exc:
+        raise ValueError(f"--config {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ValueError(f"{path} is not valid TOML ({exc})") from None
+        raise ValueError(f"--config {path} is not valid TOML ({exc})") from None
     model_keywords = table.pop("model", {})
-    options = {key.replace("-", "_"): value for key, value in table.items()}
-    unknown = sorted(set(options) - set(TRAIN_DEFAULTS))
-    if unknown:
-        raise ValueError(f"{path}: unknown option(s) {', '.join(unknown)}; known: {', '.join(TRAIN_DEFAULTS)} "
-                         f"and a [model] table of SNNClassifier keywords")
-    overlap = sorted(set(model_keywords) & set(MODEL_KEYWORDS.values()))
-    if overlap:
-        raise ValueError(f"{path}: set {', '.join(overlap)} with the top-level options, not in [model]")
-    if "hidden" in options and not isinstance(options["hidden"], list):
-        options["hidden"] = [options["hidden"]]
-    return options, model_keywords
+    model_where = _check_model_table(model_keywords, path)
+    options, where = _check_table(table, path, "", complete=False)
+    return options, model_keywords, {**where, **model_where}
 
 
-def _train_options(args) -> tuple[dict, dict]:
-    """Resolve the run's options: defaults < TOML file < flags; on --resume, the run's own config.json, where
-    the options hold the values the model was built with."""
+def _read_run_config(path: Path) -> tuple[dict, dict, dict]:
+    """(options, model keywords, where) from a run folder's config.json, as ``spikingnn train`` wrote it."""
+    try:
+        saved = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path} is not valid JSON ({exc}); a damaged run folder?") from None
+    if not (isinstance(saved, dict) and set(saved) == {"options", "model"} and isinstance(saved["options"], dict)):
+        raise ValueError(f"{path} must hold a JSON object with an 'options' and a 'model' object "
+                         f"(a damaged run folder?); got {json.dumps(saved)[:80]}")
+    model_where = _check_model_table(saved["model"], path)
+    options, where = _check_table(saved["options"], path, "options.", complete=True)
+    return options, saved["model"], {**where, **model_where}
+
+
+def _train_options(args) -> tuple[dict, dict, dict]:
+    """Resolve the run's (options, model keywords, where): defaults < TOML file < flags; on --resume, the
+    run's own config.json, where the options hold the values the model was built with."""
     given = {key: value for key, value in vars(args).items() if key in TRAIN_DEFAULTS and value is not None}
+    kinds = _option_kinds()
+    for key, value in given.items():
+        _check_value(key, value, kinds[key], _flag(key), may_be_none=False)
+    flags = {key: _flag(key) for key in given}
     if not args.resume:
-        from_file, model_keywords = _read_config(args.config) if args.config else ({}, {})
-        options = {**TRAIN_DEFAULTS, **from_file, **given}
-        check_choice("dataset", options["dataset"], DATASETS)
-        return options, model_keywords
+        from_file, model_keywords, where = _read_toml(args.config) if args.config else ({}, {}, {})
+        return {**TRAIN_DEFAULTS, **from_file, **given}, model_keywords, {**where, **flags}
     if args.config:
         raise ValueError("--config cannot be combined with --resume: a resumed run keeps its own config.json")
     config_path = Path(args.out) / "config.json"
     if not config_path.is_file():
-        raise ValueError(f"nothing to resume in {args.out}: {config_path} does not exist")
-    saved = _read_json(config_path)
-    options = saved["options"]
-    changed = sorted(key for key, value in given.items()
-                     if key not in RESUME_MAY_CHANGE and value != options.get(key))
+        raise ValueError(f"nothing to resume in --out {args.out}: {config_path} does not exist")
+    options, model_keywords, where = _read_run_config(config_path)
+    changed = sorted(_flag(key) for key, value in given.items()
+                     if key not in RESUME_MAY_CHANGE and value != options[key])
     if changed:
         raise ValueError(f"cannot change {', '.join(changed)} when resuming {args.out} "
-                         f"(only {', '.join(RESUME_MAY_CHANGE)} may change)")
+                         f"(only {', '.join(map(_flag, RESUME_MAY_CHANGE))} may change)")
     options.update({key: given[key] for key in RESUME_MAY_CHANGE if key in given})
-    return options, saved.get("model", {})
+    return options, model_keywords, {**where, **{key: flags[key] for key in RESUME_MAY_CHANGE if key in given}}
+
+
+def _rename(message: str, where: dict) -> str:
+    """``message`` with the internal name it begins with (``num_steps must be ...``) replaced by where that value
+    was set (``--steps must be ...``)."""
+    for name in sorted(where, key=len, reverse=True):
+        if message.startswith(name + " "):
+            return where[name] + message[len(name):]
+    return message
 
 
 def _build_model(options: dict, model_keywords: dict):
@@ -161,10 +280,19 @@ def _build_model(options: dict, model_keywords: dict):
         keywords["hidden"] = tuple(keywords["hidden"])
     if keywords.get("lr_schedule") == "constant":
         keywords["lr_schedule"] = None
+    return SNNClassifier(**model_keywords, **keywords)
+
+
+def _check_hyperparameters(model, where: dict) -> None:
+    """SNNClassifier's own checks (those ``fit`` makes first), with a wrong value named by where it was set."""
+    from spikingnn.training import hyperparams
+
+    params = model.get_params()
     try:
-        return SNNClassifier(**model_keywords, **keywords)
-    except TypeError as exc:
-        raise ValueError(f"bad model option: {exc}") from None
+        hyperparams.build(params, (1, *hyperparams.hidden_sizes(params["hidden"]), 2))
+    except ValueError as exc:
+        keyword_where = {MODEL_KEYWORDS.get(key, key): place for key, place in where.items()}
+        raise ValueError(_rename(str(exc), keyword_where)) from None
 
 
 def _effective_options(options: dict, model) -> dict:
@@ -174,28 +302,58 @@ def _effective_options(options: dict, model) -> dict:
             for key, value in options.items()}
 
 
-def _load_split(dataset: str, split: str, data_dir=None, limit=None):
-    """Images and labels of one split of a dataset, the first ``limit`` of them if given."""
-    from spikingnn.datasets import load_dataset
+def _load_split(dataset: str, split: str, data_dir, where: dict):
+    """Images and labels of one split; a missing dataset or data folder is one line naming the flag."""
+    try:
+        return load_dataset(dataset, split, data_dir)
+    except DatasetNotFoundError as exc:
+        raise ValueError(f"{exc.name} not found in {', '.join(map(str, exc.searched))}. {exc.reason} Pass "
+                         f"--data-dir FOLDER holding its four IDX files, or set {ENV_VAR}=FOLDER with them in "
+                         f"FOLDER/{exc.name}/") from None
+    except FileNotFoundError as exc:          # a data_dir that is not a folder
+        raise ValueError(_rename(str(exc), where)) from None
 
-    images, labels = load_dataset(dataset, split, data_dir)
-    if limit is not None:
-        if limit < 1:
-            raise ValueError(f"--limit must be >= 1; got {limit}")
-        images, labels = images[:limit], labels[:limit]
-    return images, labels
+
+def _check_out_folder(path, flag: str) -> Path:
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{flag} {path} is a file; it must be a folder (it is created if missing)")
+    return path
+
+
+def _model_file(given) -> Path:
+    """``--model``: a model file, or a run folder holding model.npz."""
+    path = Path(given)
+    if path.is_dir():
+        path = path / "model.npz"
+        if not path.is_file():
+            raise ValueError(f"--model {given} is a folder without a model.npz")
+    elif not path.is_file():
+        raise ValueError(f"--model {given}: no such file")
+    return path
+
+
+def _load_model(path: Path, flag: str):
+    from spikingnn.serialization import load
+
+    try:
+        return load(path)
+    except (ValueError, OSError) as exc:
+        raise ValueError(f"{flag}: {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------------- commands
 def cmd_train(args) -> int:
-    from spikingnn.serialization import load, save
+    from spikingnn.serialization import save
 
-    out = Path(args.out)
+    out = _check_out_folder(args.out, "--out")
     checkpoint = out / "model.npz"
-    options, model_keywords = _train_options(args)
+    options, model_keywords, where = _train_options(args)
     if args.resume:
-        model = load(checkpoint)
-        print(f"resuming {checkpoint}: {model.epoch_} epoch(s) done, {model.batch_in_epoch_} batch(es) into the next")
+        if not checkpoint.is_file():
+            raise ValueError(f"nothing to resume in --out {out}: the run stopped before its first checkpoint "
+                             f"({checkpoint}); start it again without --resume")
+        model = _load_model(checkpoint, "--out")
     elif checkpoint.exists():
         raise ValueError(f"{out} already holds a model ({checkpoint}); add --resume to continue it, "
                          f"or choose another --out")
@@ -203,9 +361,14 @@ def cmd_train(args) -> int:
         model = _build_model(options, model_keywords)
     options = _effective_options(options, model)
     model.epochs = options["epochs"]                 # --resume --epochs N extends the run (and its lr schedule)
-    X, y = _load_split(options["dataset"], "train", options["data_dir"], options["limit"])
-    X_val, y_val = _load_split(options["dataset"], "test", options["data_dir"],
-                               min(options["limit"] or VALIDATION_LIMIT, VALIDATION_LIMIT))
+    _check_hyperparameters(model, where)
+    X, y = _load_split(options["dataset"], "train", options["data_dir"], where)
+    X_val, y_val = _load_split(options["dataset"], "test", options["data_dir"], where)
+    X, y = X[:options["limit"]], y[:options["limit"]]
+    X_val, y_val = X_val[:options["val_limit"]], y_val[:options["val_limit"]]
+    # everything is checked: only now does the run folder appear
+    if args.resume:
+        print(f"resuming {checkpoint}: {model.epoch_} epoch(s) done, {model.batch_in_epoch_} batch(es) into the next")
     _write_text(out / "config.json", json.dumps({"options": options, "model": model_keywords}, indent=2) + "\n")
 
     def end_of_epoch(model, metrics):
@@ -255,14 +418,18 @@ def confusion_matrix(y_true, y_pred, classes) -> np.ndarray:
 def cmd_evaluate(args) -> int:
     from spikingnn import energy
     from spikingnn.plotting import plot_confusion_matrix
-    from spikingnn.serialization import load
 
-    model_path = Path(args.model)
-    model = load(model_path)
+    model_path = _model_file(args.model)
+    out = _check_out_folder(args.out or model_path.parent, "--out")
+    _check_value("limit", args.limit, "an integer", "--limit", may_be_none=True)
+    model = _load_model(model_path, "--model")
     run_config = model_path.parent / "config.json"
-    run_options = _read_json(run_config)["options"] if run_config.is_file() else {}
+    run_options, _, run_where = _read_run_config(run_config) if run_config.is_file() else ({}, {}, {})
     dataset = args.dataset or run_options.get("dataset", "mnist")
-    X, y = _load_split(dataset, "test", args.data_dir or run_options.get("data_dir"), args.limit)
+    data_dir, where = ((args.data_dir, {"data_dir": "--data-dir"}) if args.data_dir
+                       else (run_options.get("data_dir"), run_where))
+    X, y = _load_split(dataset, "test", data_dir, where)
+    X, y = X[:args.limit], y[:args.limit]
     predictions = model.predict(X)
     cm = confusion_matrix(y, predictions, model.classes_)
     per_class = np.diag(cm) / np.maximum(cm.sum(axis=1), 1)
@@ -271,7 +438,6 @@ def cmd_evaluate(args) -> int:
     print(f"{dataset} test set, {len(y)} images: accuracy {accuracy:.2%}")
     print("per-class accuracy: " + ", ".join(f"{c}: {a:.1%}" for c, a in zip(model.classes_, per_class)))
     print(energy.describe(cost))
-    out = Path(args.out) if args.out else model_path.parent
     figure = _save_png(plot_confusion_matrix(cm, class_names=model.classes_), out / "confusion_matrix.png")
     report = {"dataset": dataset, "images": len(y), "accuracy": accuracy,
               "per_class_accuracy": per_class.tolist(), "confusion_matrix": cm.tolist(),
@@ -286,12 +452,15 @@ def cmd_evaluate(args) -> int:
 
 def cmd_predict(args) -> int:
     from spikingnn.preprocess import prepare_digit
-    from spikingnn.serialization import load
 
-    if not Path(args.image).is_file():
-        raise ValueError(f"no such picture: {args.image}")
-    digit = prepare_digit(args.image)
-    model = load(args.model)
+    model_path = _model_file(args.model)
+    if args.raster and Path(args.raster).is_dir():
+        raise ValueError(f"--raster {args.raster} is a folder; give the name of the PNG file to write")
+    try:
+        digit = prepare_digit(args.image)
+    except (ValueError, OSError) as exc:      # not a picture, a folder, too large, no ink, ...
+        raise ValueError(f"--image: {exc}") from None
+    model = _load_model(model_path, "--model")
     record = model.record(digit[None])          # same spikes as predict: inference encoding is seeded per batch
     predicted = model.predict(digit[None])[0]
     output = np.asarray(record.spikes[-1])[:, 0, :]                 # (T, n_classes)
@@ -338,14 +507,42 @@ def _prediction_figure(digit: np.ndarray, output: np.ndarray, membrane, classes,
 
 
 # ------------------------------------------------------------------------------------------------ parser
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="spikingnn", description="Train and use spiking neural networks.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+class _Parser(argparse.ArgumentParser):
+    """argparse with its usage errors on one line, as every other error of the command (exit status 2)."""
 
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _subcommand(commands, name: str, summary: str, description: str, examples: str):
+    # the description is wrapped here, the examples are kept line by line as written
+    return commands.add_parser(name, help=summary, description=textwrap.fill(description, 100),
+                               epilog="examples:\n" + examples,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from spikingnn import __version__
     from spikingnn.training.model import SNNClassifier
 
+    parser = _Parser(prog="spikingnn", description="Train and use spiking neural networks "
+                     "(spikingnn COMMAND --help describes each command).",
+                     epilog="examples:\n" + "\n".join(__doc__.splitlines()[2:6]) if __doc__ else None,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
     default = SNNClassifier().get_params()          # the class's defaults, shown in --help
-    train = commands.add_parser("train", help="train a spiking classifier on MNIST or Fashion-MNIST")
+    train = _subcommand(
+        commands, "train", "train a spiking classifier on MNIST or Fashion-MNIST",
+        "Train a spiking classifier by surrogate-gradient BPTT. Every option left out takes SNNClassifier's "
+        "default, so `spikingnn train --out DIR` trains the library's default recipe. The run folder --out "
+        "receives config.json, model.npz (after every epoch), metrics.csv and training_curves.png.",
+        "  spikingnn train --out runs/mnist\n"
+        "  spikingnn train --dataset fashion-mnist --hidden 200 --epochs 10 --out runs/fashion\n"
+        "  spikingnn train --out runs/quick --limit 2000 --val-limit 500 --epochs 1\n"
+        "  spikingnn train --config run.toml --out runs/mnist      # options from a TOML file\n"
+        "  spikingnn train --out runs/mnist --resume --epochs 8    # continue (or extend) a run")
     train.add_argument("--dataset", choices=DATASETS, help="default mnist")
     train.add_argument("--hidden", type=int, nargs="+", metavar="N",
                        help=f"hidden layer sizes (default {' '.join(map(str, default['hidden']))})")
@@ -354,28 +551,43 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, help=f"total epochs to train to (default {default['epochs']})")
     train.add_argument("--batch-size", type=int, help=f"default {default['batch_size']}")
     train.add_argument("--lr", type=float, help=f"learning rate (default {default['lr']:g})")
-    train.add_argument("--lr-schedule", choices=("constant", "step", "cosine"),
+    train.add_argument("--lr-schedule", choices=LR_SCHEDULES,
                        help=f"learning-rate schedule (default {default['lr_schedule'] or 'constant'})")
     train.add_argument("--loss", help=f"ce_count, ce_mem_max, ce_mem_mean or mse_count (default {default['loss']})")
     train.add_argument("--neuron", help=f"lif or alif (default {default['neuron']})")
-    train.add_argument("--seed", type=int, help=f"random_state (default {default['random_state']})")
-    train.add_argument("--limit", type=int, help="train on the first N images only (quick runs)")
-    train.add_argument("--data-dir", help="folder holding the dataset's IDX files")
+    train.add_argument("--seed", type=int, help=f"random_state, >= 0 (default {default['random_state']})")
+    train.add_argument("--limit", type=int, metavar="N", help="train on the first N training images only "
+                       "(quick runs; the test images are not cut, see --val-limit)")
+    train.add_argument("--val-limit", type=int, metavar="N",
+                       help="measure each epoch's val_accuracy on the first N test images only (default: all)")
+    train.add_argument("--data-dir", help=DATA_DIR_HELP)
     train.add_argument("--out", required=True, help="run folder, e.g. runs/mnist")
     train.add_argument("--config", help="TOML file of options (flags override it)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
     train.set_defaults(run=cmd_train)
 
-    evaluate = commands.add_parser("evaluate", help="test accuracy, confusion matrix, SynOps and energy")
-    evaluate.add_argument("--model", required=True, help="a saved model, e.g. runs/mnist/model.npz")
+    evaluate = _subcommand(
+        commands, "evaluate", "test accuracy, confusion matrix, SynOps and energy",
+        "Evaluate a saved model on the test split: accuracy per class, confusion_matrix.png, synaptic "
+        "operations and an energy estimate, and evaluation.json with every number. The dataset and data "
+        "folder default to those of the model's run.",
+        "  spikingnn evaluate --model runs/mnist\n"
+        "  spikingnn evaluate --model runs/mnist/model.npz --limit 1000 --out reports/")
+    evaluate.add_argument("--model", required=True, help="a saved model or its run folder, e.g. runs/mnist")
     evaluate.add_argument("--dataset", choices=DATASETS, help="default: the run's dataset, else mnist")
-    evaluate.add_argument("--data-dir", help="folder holding the dataset's IDX files")
-    evaluate.add_argument("--limit", type=int, help="evaluate the first N test images only")
+    evaluate.add_argument("--data-dir", help=DATA_DIR_HELP + "; default: the run's")
+    evaluate.add_argument("--limit", type=int, metavar="N", help="evaluate the first N test images only")
     evaluate.add_argument("--out", help="folder for confusion_matrix.png (default: the model's folder)")
     evaluate.set_defaults(run=cmd_evaluate)
 
-    predict = commands.add_parser("predict", help="classify a picture of a digit")
-    predict.add_argument("--model", required=True, help="a saved model, e.g. runs/mnist/model.npz")
+    predict = _subcommand(
+        commands, "predict", "classify a picture of a digit",
+        "Classify your own picture: it is brought to MNIST's format (spikingnn.preprocess.prepare_digit: "
+        "ink bright on black, 20 px box, centred by mass in 28x28), then the output neurons' spike counts "
+        "(or read-out membranes) are printed for every class.",
+        "  spikingnn predict --model runs/mnist --image my_digit.jpg\n"
+        "  spikingnn predict --model runs/mnist/model.npz --image seven.png --raster raster.png")
+    predict.add_argument("--model", required=True, help="a saved model or its run folder, e.g. runs/mnist")
     predict.add_argument("--image", required=True, help="any picture pillow reads (PNG, JPEG, ...)")
     predict.add_argument("--raster", help="also save the output raster to this PNG file")
     predict.set_defaults(run=cmd_predict)
@@ -383,7 +595,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``spikingnn`` console script; returns the exit status."""
+    """Entry point of the ``spikingnn`` console script; returns the exit status: 0 done, 2 bad input (one
+    line on stderr naming the flag), 130 interrupted, 1 a bug (its traceback, and a line saying so)."""
     args = build_parser().parse_args(argv)
     from spikingnn.plotting import use_backend
 
@@ -396,5 +609,14 @@ def main(argv=None) -> int:
     except (ValueError, OSError) as exc:
         if os.environ.get("SPIKINGNN_DEBUG"):
             raise
-        print(f"spikingnn {args.command}: error: {exc}", file=sys.stderr)
+        # some messages (a failed download's list of mirrors) span lines: a user error is one line
+        print(f"spikingnn {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except Exception:
+        from spikingnn import __version__
+
+        traceback.print_exc()
+        print(f"spikingnn {args.command}: internal error: this is a bug in spikingnn {__version__}, not a "
+              f"problem with your input; please report it on the spikingnn issue tracker with the command you "
+              f"ran and the traceback above", file=sys.stderr)
+        return 1

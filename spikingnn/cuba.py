@@ -2,6 +2,8 @@
 Vogels & Abbott 2005, exactly as Brian2's ``examples/CUBA.py`` writes it (``examples/cuba.py`` runs it,
 ``benchmarks/cuba.py`` times it against Brian2).
 
+The neuron here: the LIF of neurons.py, in one LIFGroup.
+
 N LIF neurons, 80 % excitatory and 20 % inhibitory, each pair connected with probability p::
 
     tau_m dv/dt = -(v - E_l) + g_e + g_i         E_l = -49 mV, tau_m = 20 ms

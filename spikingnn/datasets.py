@@ -127,10 +127,16 @@ def _check_name(name: str) -> str:
 
 
 def search_dirs(name: str, data_dir=None) -> list[Path]:
-    """The folders searched for dataset ``name``, in order (see the module docstring)."""
+    """The folders searched for dataset ``name``, in order (see the module docstring).
+
+    A ``data_dir`` that is not an existing folder raises ``FileNotFoundError`` naming data_dir.
+    """
     _check_name(name)
     dirs = []
     if data_dir is not None:
+        if not Path(data_dir).expanduser().is_dir():
+            # a typo in data_dir must not silently fall through to another copy of the data
+            raise FileNotFoundError(f"data_dir {str(data_dir)!r} is not an existing folder")
         dirs += [Path(data_dir).expanduser(), Path(data_dir).expanduser() / name]
     if os.environ.get(ENV_VAR):
         dirs.append(Path(os.environ[ENV_VAR]).expanduser() / name)
@@ -197,34 +203,52 @@ def download_dataset(name: str) -> Path:
 
 
 # --------------------------------------------------------------------------------------------------- load
-def _how_to_provide(name: str, data_dir, reason: str) -> str:
-    looked = "\n  ".join(str(d) for d in search_dirs(name, data_dir))
-    debian = "\n  - on Debian/Ubuntu: apt-get install dataset-fashion-mnist" if name == "fashion-mnist" else ""
-    return (f"{name} not found. Looked in:\n  {looked}\n{reason}\n"
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset is in none of the searched folders and was not downloaded.
+
+    ``download_error`` is why the download failed, or None if downloading was off. ``str()`` is the whole
+    explanation for a Python user; ``name``, ``searched`` (the folders, in order) and ``reason`` (why there
+    was no download) let another front end, such as the command line, word its own.
+    """
+
+    def __init__(self, name: str, searched: list[Path], download_error: str | None):
+        self.name, self.searched = name, searched
+        self.reason = ("Downloading is off (download=False)." if download_error is None
+                       else f"Downloading failed: {download_error}")
+        looked = "\n  ".join(str(d) for d in searched)
+        source = ", ".join(DATASETS[name].mirrors)
+        # after a failed download, suggesting download=True again would only repeat the failure
+        fetch = (f"downloading them on a machine with network access from: {source}" if download_error
+                 else f"letting spikingnn download them (download=True) from: {source}")
+        debian = "\n  - on Debian/Ubuntu: apt-get install dataset-fashion-mnist" if name == "fashion-mnist" else ""
+        super().__init__(
+            f"{name} not found. Looked in:\n  {looked}\n{self.reason}\n"
             f"Provide the four IDX files ({', '.join(DATASETS[name].md5)}, .gz or uncompressed) by one of:\n"
             f"  - passing data_dir='/folder/with/the/files'\n"
             f"  - setting {ENV_VAR}=/folder so that /folder/{name}/ holds them\n"
             f"  - copying them into {Path(CACHE_ROOT).expanduser() / name}{debian}\n"
-            f"  - downloading them with download=True from: {', '.join(DATASETS[name].mirrors)}")
+            f"  - {fetch}")
 
 
 def load_dataset(name: str, split: str = "train", data_dir=None, download: bool = True):
     """Images ``(N, 28, 28)`` uint8 (0..255) and labels ``(N,)`` uint8 of split 'train' or 'test'.
 
     Searches :func:`search_dirs` in order; downloads into the cache if nothing is found and ``download`` is
-    true. Raises ``FileNotFoundError`` with one message saying where it looked and how to provide the files,
-    and ``ValueError`` naming the file if a file is corrupt or images and labels do not match.
+    true. Raises :class:`DatasetNotFoundError` (a ``FileNotFoundError``) with one message saying where it looked
+    and how to provide the files, ``FileNotFoundError`` if ``data_dir`` is given but is not a folder, and
+    ``ValueError`` naming the file if a file is corrupt or images and labels do not match.
     """
     _check_name(name)
     check_choice("split", split, SPLITS)
     folder = find_dataset(name, data_dir, splits=(split,))
     if folder is None:
+        searched = search_dirs(name, data_dir)
         if not download:
-            raise FileNotFoundError(_how_to_provide(name, data_dir, "Downloading is off (download=False)."))
+            raise DatasetNotFoundError(name, searched, None)
         try:
             folder = download_dataset(name)
         except FileNotFoundError as err:
-            raise FileNotFoundError(_how_to_provide(name, data_dir, f"Downloading failed: {err}")) from None
+            raise DatasetNotFoundError(name, searched, str(err)) from None
     images_path, labels_path = _split_files(folder, split)
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != (28, 28):

@@ -16,10 +16,11 @@ explicit ``rng`` (a seed or a ``numpy.random.Generator``): the same seed gives t
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from spikingnn._validation import as_rng, check_choice, check_finite, check_in_range, check_positive
 
@@ -207,16 +208,67 @@ def population_decode(spikes, value_range=(0.0, 1.0), sigma: float | None = None
 
 
 # ---------------------------------------------------------------------------------------------- pictures
-def _pil_to_gray(img: Image.Image) -> np.ndarray:
-    """Luminance L = 0.299 R + 0.587 G + 0.114 B (pillow's 'L'), times alpha if any: transparent -> black."""
-    gray = np.asarray(img.convert("L"), dtype=np.float32) / 255.0
-    if "A" in img.getbands() or "transparency" in img.info:
-        gray *= np.asarray(img.convert("RGBA").getchannel("A"), dtype=np.float32) / 255.0
-    return gray
+# Decoding costs ~8 bytes per pixel here (RGBA, then float32 grey): 64 megapixels (0.5 GB) is more than a phone
+# camera's usual output and stays below pillow's own decompression-bomb warning (89.5 megapixels).
+MAX_PIXELS = 64 * 1024 * 1024
+SIXTEEN_BIT = 65535
+
+
+def _check_pixel_count(img: Image.Image, name: str) -> None:
+    """Refuse a picture larger than MAX_PIXELS from its header alone, before any pixel is decoded."""
+    if img.width * img.height > MAX_PIXELS:
+        raise ValueError(f"{name} is {img.width} x {img.height} = {img.width * img.height:,} pixels, more than "
+                         f"the limit of {MAX_PIXELS:,} (spikingnn.encoding.MAX_PIXELS); refusing to decode it")
+
+
+def _open_picture(path: Path) -> Image.Image:
+    """Open a picture file lazily: pillow reads the header (format, size, mode) and decodes nothing yet."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not a picture")
+    try:
+        with warnings.catch_warnings():
+            # pillow warns above 89.5 megapixels; _check_pixel_count refuses those with a clearer message
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such picture: {path}") from None
+    except Image.DecompressionBombError:
+        # pillow itself refuses, at open, a header claiming more than twice its limit
+        raise ValueError(f"{path} claims more than {2 * Image.MAX_IMAGE_PIXELS:,} pixels, far more than the limit "
+                         f"of {MAX_PIXELS:,} (spikingnn.encoding.MAX_PIXELS); refusing to decode it") from None
+    except (UnidentifiedImageError, OSError) as err:
+        raise ValueError(f"{path} is not a picture pillow can read ({err})") from None
+
+
+def _pil_to_gray(img: Image.Image, name: str) -> np.ndarray:
+    """A PIL image as upright grey levels in [0, 1]; ``name`` says which picture in error messages.
+
+    Each mode keeps its full depth: 16-bit grey ('I;16*', and 'I' as pillow reads 16-bit PNG and PGM) is
+    divided by 65535, float grey ('F') must already lie in [0, 1]; every other mode (1, L, P, RGB, CMYK, ...)
+    goes through pillow's 8-bit 'L' or, with transparency (RGBA, LA, PA, a palette's transparent colour),
+    'RGBA', then :func:`_array_to_gray`.
+    """
+    _check_pixel_count(img, name)
+    # Cameras store the sensor's orientation as an EXIF tag instead of rotating the pixels; applying it
+    # makes a phone photo upright, as every picture viewer shows it.
+    img = ImageOps.exif_transpose(img)
+    if img.mode.startswith("I;16"):
+        return _array_to_gray(np.asarray(img))
+    if img.mode in ("I", "F"):
+        values = np.asarray(img)
+        top = SIXTEEN_BIT if img.mode == "I" else 1.0
+        if not (values.min() >= 0 and values.max() <= top):        # written so that NaN fails too
+            raise ValueError(f"{name}: its grey levels (pillow mode {img.mode}) must lie in 0..{top}; "
+                             f"got {values.min()}..{values.max()}")
+        return values.astype(np.float32) / np.float32(top)
+    transparent = "A" in img.getbands() or "transparency" in img.info
+    return _array_to_gray(np.asarray(img.convert("RGBA" if transparent else "L")))
 
 
 def _array_to_gray(arr: np.ndarray) -> np.ndarray:
-    """(h, w) or (h, w, 3|4) array to luminance in [0, 1]; integers scaled by their dtype's maximum."""
+    """(h, w) or (h, w, 1|3|4) array to grey levels in [0, 1]: integers divided by their dtype's maximum,
+    colour to luminance 0.299 R + 0.587 G + 0.114 B, an alpha channel a composited on white paper:
+    grey = a L + (1 - a)."""
     arr = np.asarray(arr)
     if not (arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4))):
         raise ValueError(f"image array must have shape (h, w), (h, w, 1), (h, w, 3) or (h, w, 4); got {arr.shape}")
@@ -230,9 +282,10 @@ def _array_to_gray(arr: np.ndarray) -> np.ndarray:
     else:
         arr = check_in_range("image", arr, 0.0, 1.0).astype(np.float32)
     if arr.ndim == 3:
-        alpha = arr[..., 3] if arr.shape[2] == 4 else 1.0
-        arr = (arr[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32) if arr.shape[2] >= 3 else arr[..., 0])
-        arr = arr * alpha
+        alpha = arr[..., 3] if arr.shape[2] == 4 else np.float32(1.0)
+        luminance = arr[..., :3] @ np.array([0.299, 0.587, 0.114], np.float32) if arr.shape[2] >= 3 else arr[..., 0]
+        # a transparent background is the paper a drawing app shows it on: white, not black
+        arr = alpha * luminance + (np.float32(1.0) - alpha)
     return arr
 
 
@@ -241,20 +294,22 @@ def load_grayscale(image, size: tuple[int, int] | None = None) -> np.ndarray:
 
     ``image`` is a path (PNG, JPEG, BMP, GIF, TIFF, WebP, ... whatever pillow reads), a PIL image, or an array
     ((h, w) gray or (h, w, 3|4) RGB[A]; integers are divided by their dtype's maximum, floats must lie in
-    [0, 1]). Colour becomes luminance 0.299 R + 0.587 G + 0.114 B; transparent pixels become black (0).
+    [0, 1]). Colour becomes luminance 0.299 R + 0.587 G + 0.114 B; transparent pixels are composited on white
+    paper; 16-bit pictures keep their 65536 levels; an EXIF orientation tag (phone photos) is applied.
     Resizing uses pillow's bilinear filter, which averages over the source pixels when shrinking.
-    A file pillow cannot read raises ``ValueError`` naming it; a missing file raises ``FileNotFoundError``.
+    A file or PIL image of more than :data:`MAX_PIXELS` pixels is refused from its header, before decoding.
+    Raises ``ValueError`` naming the file if pillow cannot read it or it is too large, ``FileNotFoundError``
+    if it does not exist and ``IsADirectoryError`` if it is a folder.
     """
     if isinstance(image, (str, Path)):
-        try:
-            with Image.open(image) as img:
-                gray = _pil_to_gray(img)
-        except (UnidentifiedImageError, OSError) as err:
-            if isinstance(err, FileNotFoundError):
-                raise
-            raise ValueError(f"{str(image)!r} is not a readable image file ({err})") from err
+        path = Path(image)
+        with _open_picture(path) as img:
+            try:
+                gray = _pil_to_gray(img, str(path))
+            except OSError as err:        # pillow decodes at the first pixel access: truncated or corrupt data
+                raise ValueError(f"{path} is not a picture pillow can read ({err})") from None
     elif isinstance(image, Image.Image):
-        gray = _pil_to_gray(image)
+        gray = _pil_to_gray(image, "the image")
     else:
         gray = _array_to_gray(image)
     if size is not None:

@@ -1,5 +1,7 @@
 """Populations: n LIF or ALIF neurons stepped together, and the synapses from one population to another.
 
+The neuron here: the LIF / ALIF of neurons.py, on arrays.
+
 ``LIFGroup`` and ``ALIFGroup`` are ``neurons.FirstOrderLIF`` and ``neurons.ALIF`` on arrays: the same
 parameter names, the same equations (read them in ``neurons.py``), the same numbers bit for bit. Each
 parameter may be a scalar or an array with one value per neuron (a heterogeneous population)::

@@ -1,5 +1,7 @@
 """Networks: groups, synapses, input sources and monitors advanced together, in one documented order.
 
+The neuron here: the LIF / ALIF of neurons.py, in its groups.
+
 One step t of dt ms, in this order (every backend, every chunk size):
 
   1. Poisson sources draw their spikes of step t.

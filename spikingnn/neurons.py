@@ -1,5 +1,7 @@
 """One neuron at a time: the leaky integrate-and-fire neuron and its adaptive-threshold cousin.
 
+The neuron here: LIF and ALIF, defined here (exact or Euler step).
+
 This is the textbook layer: plain Python, one scalar state per neuron, each equation written once below
 next to the lines that implement it. Populations (``groups.py``) apply exactly the same update to arrays.
 
@@ -241,3 +243,136 @@ class ALIF(FirstOrderLIF):
 
     def _jump_adaptation(self) -> None:
         self.a = self.a + 1.0
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ConductanceLIFParams:
+    """Conductance-based LIF with an adaptive threshold (Diehl & Cook 2015); see ``ConductanceLIF``.
+
+    Units: time in ms, voltages in mV (the model is not linear in v, so the reversal potentials fix the
+    scale), conductances in units of the leak conductance (dimensionless).
+
+    Attributes:
+        tau_mem: membrane time constant (ms), > 0.
+        v_rest, v_reset: resting and reset potentials (mV).
+        v_threshold: threshold without adaptation (mV); the neuron fires when v > v_threshold + theta.
+        e_exc, e_inh: reversal potentials of the excitatory and inhibitory conductances (mV).
+        tau_ge, tau_gi: time constants of the excitatory and inhibitory conductances (ms), > 0.
+        refractory: absolute refractory period (ms), >= 0.
+        theta_init: the adaptive threshold theta at rest (``reset_state``), mV; v_threshold + theta_init > v_reset.
+        theta_plus: increase of theta at each spike (mV), >= 0 (0: no adaptation).
+        tau_theta: time constant of theta's decay (ms), > 0; inf: theta never decays.
+    Defaults: Diehl & Cook's excitatory neuron, without adaptation.
+    """
+
+    tau_mem: float = 100.0
+    v_rest: float = -65.0
+    v_reset: float = -65.0
+    v_threshold: float = -52.0
+    e_exc: float = 0.0
+    e_inh: float = -100.0
+    tau_ge: float = 1.0
+    tau_gi: float = 2.0
+    refractory: float = 5.0
+    theta_init: float = 0.0
+    theta_plus: float = 0.0
+    tau_theta: float = np.inf
+
+    def __post_init__(self):
+        for name in ("tau_mem", "tau_ge", "tau_gi"):
+            check_positive(name, getattr(self, name), "ms")
+        for name in ("v_rest", "v_reset", "v_threshold", "e_exc", "e_inh", "theta_init"):
+            check_finite(name, getattr(self, name))
+        for name, unit in (("refractory", "ms"), ("theta_plus", "mV")):
+            if not check_finite(name, getattr(self, name)) >= 0:
+                raise ValueError(f"{name} must be >= 0 {unit}; got {getattr(self, name)!r}")
+        if not np.asarray(self.tau_theta, dtype=float) > 0:            # NaN fails too; inf is allowed
+            raise ValueError(f"tau_theta must be > 0 ms (inf: theta never decays); got {self.tau_theta!r}")
+        if not self.v_threshold + self.theta_init > self.v_reset:
+            raise ValueError(f"v_threshold + theta_init must be > v_reset; got v_threshold={self.v_threshold!r}, "
+                             f"theta_init={self.theta_init!r}, v_reset={self.v_reset!r}")
+
+
+class ConductanceLIF:
+    """Conductance-based leaky integrate-and-fire neuron with an adaptive threshold (Diehl & Cook 2015).
+
+    Presynaptic spikes open channels instead of injecting a current: the excitatory conductance ge pulls v
+    towards e_exc, the inhibitory gi towards e_inh, each in proportion to its distance from v::
+
+        tau_mem dv/dt = (v_rest - v) + ge (e_exc - v) + gi (e_inh - v)                     (4)
+        tau_ge dge/dt = -ge + tau_ge sum_f w_f delta(t - t_f)      (gi the same, with tau_gi)
+        tau_theta dtheta/dt = -theta + tau_theta theta_plus sum_k delta(t - t_k)   (t_k: this neuron's spikes)
+
+    v > v_threshold + theta is a spike: v <- v_reset, held there for ``refractory`` ms (the package's 'zero'
+    reset), and theta rises by theta_plus (homeostasis: a neuron that fires a lot becomes harder to fire).
+    With the conductances held constant, (4) is the LIF equation of a leakier neuron,
+    tau_mem dv/dt = -g_tot (v - v_inf), with::
+
+        g_tot = 1 + ge + gi,   v_inf = (v_rest + ge e_exc + gi e_inh) / g_tot                 (5)
+
+    so v relaxes exponentially to v_inf with the time constant tau_mem / g_tot.
+
+    Discrete update, one step of dt (``step(ge_input, gi_input)``), in this order:
+
+        1. ge += ge_input, gi += gi_input         (the jumps of the presynaptic spikes arriving in this step)
+        2. ge_bar = m_e ge, gi_bar = m_i gi,  m = (tau_g / dt) (1 - exp(-dt / tau_g))
+           (the mean of g exp(-t / tau_g) over the step: a jump delivers exactly the charge of its decay)
+        3. ge <- ge exp(-dt / tau_ge),  gi <- gi exp(-dt / tau_gi)                             (exact)
+        4. refractory: one step fewer left, v held, no spike; otherwise the exact step of (5) with
+           ge_bar, gi_bar held:  v <- v_inf + (v - v_inf) exp(-dt g_tot / tau_mem),
+           and v > v_threshold + theta -> spike: v <- v_reset, refractory for round(refractory / dt) steps,
+           theta += theta_plus
+        5. theta <- theta exp(-dt / tau_theta)
+
+    Keyword parameters: the ``ConductanceLIFParams`` fields, plus ``dt`` (ms, default 0.1). State: ``v`` (mV),
+    ``ge``, ``gi``, ``refractory_left`` (steps) and ``theta`` (mV). Step constants: ``decay_ge``, ``decay_gi``,
+    ``decay_theta`` (exact decays), ``mean_ge``, ``mean_gi`` (m above) and ``refractory_steps``.
+    ``spikingnn.diehl_cook`` builds its two layers from this unit.
+    """
+
+    def __init__(self, *, dt: float = 0.1, **params):
+        from .discretisation import exact_decay, step_count  # (to join the imports at the top of the module)
+
+        self.params = p = _scalar_params(ConductanceLIFParams(**params))
+        self.dt = float(check_positive("dt", dt, "ms"))
+        self.decay_ge, self.decay_gi, self.decay_theta = (float(exact_decay(self.dt, tau))
+                                                          for tau in (p.tau_ge, p.tau_gi, p.tau_theta))
+        self.mean_ge = p.tau_ge / self.dt * (1.0 - self.decay_ge)
+        self.mean_gi = p.tau_gi / self.dt * (1.0 - self.decay_gi)
+        self.refractory_steps = int(step_count(p.refractory, self.dt))
+        self.reset_state()
+
+    def reset_state(self) -> None:
+        """Back to rest: v = v_rest, no conductance, not refractory, theta = theta_init."""
+        self.v, self.ge, self.gi = self.params.v_rest, 0.0, 0.0
+        self.refractory_left = 0
+        self.theta = self.params.theta_init
+
+    def step(self, ge_input: float = 0.0, gi_input: float = 0.0) -> bool:
+        """Advance one step of dt after the conductance jumps ``ge_input``, ``gi_input`` (>= 0) of the spikes
+        arriving in it; return whether the neuron spiked."""
+        p = self.params
+        for name, value in (("ge_input", ge_input), ("gi_input", gi_input)):
+            if not (isinstance(value, (int, float, np.number)) and 0.0 <= value < np.inf):  # cheap: runs every step
+                raise ValueError(f"{name} must be a finite scalar >= 0 (a conductance jump); got {value!r}")
+        self.ge += float(ge_input)
+        self.gi += float(gi_input)
+        ge_bar, gi_bar = self.ge * self.mean_ge, self.gi * self.mean_gi
+        self.ge *= self.decay_ge
+        self.gi *= self.decay_gi
+        spiked = False
+        if self.refractory_left > 0:                                  # absolute refractory period: v held
+            self.refractory_left -= 1
+        else:
+            g_total = 1.0 + ge_bar + gi_bar
+            v_inf = (p.v_rest + ge_bar * p.e_exc + gi_bar * p.e_inh) / g_total
+            # The membrane's decay over the step, exp(-dt / tau_eff) with tau_eff = tau_mem / g_total: it
+            # changes with the conductances, so it is computed each step rather than once.
+            self.v = v_inf + (self.v - v_inf) * float(np.exp(-self.dt * g_total / p.tau_mem))
+            spiked = self.v > p.v_threshold + self.theta
+            if spiked:
+                self.v = p.v_reset
+                self.refractory_left = self.refractory_steps
+                self.theta += p.theta_plus
+        self.theta *= self.decay_theta
+        return spiked

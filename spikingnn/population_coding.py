@@ -1,5 +1,7 @@
 """Population coding with diverse tuning curves: the Neural Engineering Framework recipe.
 
+The neuron here: the LIF of neurons.py (lif_rate, LIFGroup).
+
 Eliasmith & Anderson, *Neural Engineering* (2003), ch. 2 and 7. A value x (a scalar, or a vector in the unit
 ball of D dimensions) is represented by the firing rates of many LIF neurons, each tuned differently (an
 *ensemble*, in the NEF's word), and read back out as a weighted sum of those rates::

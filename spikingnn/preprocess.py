@@ -8,7 +8,8 @@ the center of mass of the pixels, and translating the image so as to position th
 
 :func:`prepare_digit` follows it step by step:
 
-1. read any picture as grey levels in [0, 1] (``spikingnn.encoding.load_grayscale``);
+1. read any picture as grey levels in [0, 1] (``spikingnn.encoding.load_grayscale``: upright as its EXIF tag
+   says, 16-bit levels kept, transparency on white paper, oversized files refused before decoding);
 2. make the ink bright on a black background (MNIST's polarity): the background level is the median of the
    picture's outer frame of pixels; if it is light (> 0.5), the picture was dark ink on light paper and is
    inverted;
@@ -35,7 +36,8 @@ INK_FLOOR = 0.2          # after stretching, fainter levels count as paper, not 
 def prepare_digit(image) -> np.ndarray:
     """Bring any picture of one digit (path, PIL image or array) to MNIST's format: uint8 (28, 28), ink bright.
 
-    Raises ``ValueError`` when the input is not a picture or holds no ink (a uniform picture).
+    Raises ``ValueError`` when the input is not a picture, is too large or holds no ink (a uniform picture),
+    ``FileNotFoundError`` / ``IsADirectoryError`` for a missing file or a folder.
     """
     ink = _ink(load_grayscale(image))
     rows, cols = np.nonzero(ink)

@@ -257,19 +257,37 @@ def test_a_bad_download_is_rejected_and_leaves_nothing_behind(tmp_path, monkeypa
 
 def test_without_network_one_message_says_where_it_looked_and_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path / "env"))
+    (tmp_path / "mine").mkdir()
     dead = _closed_port_url()
     _use_mirrors(monkeypatch, _gz_files(_small_dataset(0)), dead)
-    with pytest.raises(FileNotFoundError) as err:
+    with pytest.raises(datasets.DatasetNotFoundError) as err:
         load_mnist("train", data_dir=tmp_path / "mine")
     message = str(err.value)
-    for where in (tmp_path / "mine", tmp_path / "env" / "mnist", tmp_path / "cache" / "mnist",
-                  tmp_path / "debian" / "mnist"):
+    searched = [tmp_path / "mine", tmp_path / "mine" / "mnist", tmp_path / "env" / "mnist",
+                tmp_path / "cache" / "mnist", tmp_path / "debian" / "mnist"]
+    for where in searched:
         assert str(where) in message
+    assert err.value.searched == searched and err.value.name == "mnist"
     assert "Downloading failed" in message and dead in message
     assert "data_dir=" in message and datasets.ENV_VAR in message
+    assert "download=True" not in message, "the download just failed: suggesting it again does not help"
     assert err.value.__suppress_context__                      # one message, without a chained traceback
-    with pytest.raises(FileNotFoundError, match="Downloading is off"):
+    with pytest.raises(FileNotFoundError, match="Downloading is off") as err:
         load_mnist("train", download=False)
+    assert "download=True" in str(err.value), "with downloading off, turning it on is the first suggestion"
+
+
+@pytest.mark.parametrize("make", [lambda path: None, lambda path: path.write_text("a file")])
+def test_a_data_dir_that_is_not_a_folder_is_an_error_not_ignored(tmp_path, monkeypatch, make):
+    """A typo in data_dir must not fall through to another copy of the data ($SPIKINGNN_DATA here)."""
+    _write_dataset(tmp_path / "env" / "mnist", _small_dataset(3))
+    monkeypatch.setenv(datasets.ENV_VAR, str(tmp_path / "env"))
+    assert load_mnist("test")[1][0] == 3
+    typo = tmp_path / "mnsit"
+    make(typo)
+    for call in (lambda: load_mnist("test", data_dir=typo), lambda: find_dataset("mnist", typo)):
+        with pytest.raises(FileNotFoundError, match=f"data_dir '{typo}' is not an existing folder"):
+            call()
 
 
 # --------------------------------------------------------------------------------------- the real datasets

@@ -7,8 +7,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 from PIL import Image
 
-from spikingnn.encoding import (decode_latency, decode_rate, first_spike_steps, image_to_spikes, latency_encode,
-                                load_grayscale, population_decode, population_encode, rate_encode)
+from spikingnn.encoding import (
+    decode_latency,
+    decode_rate,
+    first_spike_steps,
+    image_to_spikes,
+    latency_encode,
+    load_grayscale,
+    population_decode,
+    population_encode,
+    rate_encode,
+)
 
 Z = 5.0  # z-score of the statistical bounds: a correct encoder fails one with probability < 1e-6
 
@@ -192,7 +201,7 @@ def test_load_grayscale_reads_png_and_jpeg(tmp_path):
 
 
 def test_load_grayscale_colour_alpha_and_resize():
-    """L = 0.299 R + 0.587 G + 0.114 B; transparent -> black; resizing a uniform picture keeps its value."""
+    """L = 0.299 R + 0.587 G + 0.114 B; transparent -> white paper; resizing a uniform picture keeps its value."""
     rgb = np.zeros((4, 4, 3), np.uint8)
     rgb[..., 0], rgb[..., 1], rgb[..., 2] = 200, 100, 50
     expected = (0.299 * 200 + 0.587 * 100 + 0.114 * 50) / 255
@@ -202,7 +211,7 @@ def test_load_grayscale_colour_alpha_and_resize():
     rgba[:2, :, 3] = 255
     for image in (rgba, Image.fromarray(rgba)):
         gray = load_grayscale(image)
-        assert np.all(gray[2:] == 0) and np.all(gray[:2] > 0.4)
+        assert np.all(gray[2:] == 1) and np.all(gray[:2] == pytest.approx(expected, abs=1 / 255))
     resized = load_grayscale(np.full((50, 70), 0.25), size=(7, 5))
     assert resized.shape == (7, 5) and resized == pytest.approx(np.full((7, 5), 0.25), abs=1e-6)
     assert load_grayscale(np.eye(3, dtype=bool)).tolist() == np.eye(3).tolist()
@@ -212,7 +221,7 @@ def test_load_grayscale_colour_alpha_and_resize():
 def test_load_grayscale_rejects_files_that_are_not_images(tmp_path):
     bogus = tmp_path / "notes.png"
     bogus.write_text("this is not a picture")
-    with pytest.raises(ValueError, match="notes.png.*not a readable image"):
+    with pytest.raises(ValueError, match="notes.png is not a picture pillow can read"):
         load_grayscale(bogus)
     with pytest.raises(FileNotFoundError):
         load_grayscale(tmp_path / "missing.png")

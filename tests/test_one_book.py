@@ -177,3 +177,25 @@ def test_reset_subtract_has_one_meaning():
 def test_a_lif_params_record_validates_the_reset():
     with pytest.raises(ValueError, match="reset"):
         LIFParams(reset="subtractive")
+
+
+# ---------------------------------------------------------------------------- the same words, README and code
+def _readme_neuron_column():
+    """{module path: 'the neuron here' cell} from the README's chapter table."""
+    table, readme = {}, (PACKAGE.parent / "README.md").read_text()
+    for line in readme.split("## The chapters")[1].split("\n## ")[0].splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 3 and cells[2] and cells[0].startswith("`"):
+            for module in cells[0].replace("`", "").split(", "):
+                table[module] = cells[2]
+    return table
+
+
+def test_readme_and_each_chapter_name_the_same_neuron():
+    """Each chapter's docstring says 'The neuron here: ...' in the words of the README's chapter table."""
+    table = _readme_neuron_column()
+    assert {"neurons.py", "groups.py", "training/", "diehl_cook.py", "stdp.py"} <= set(table)
+    for module, words in table.items():
+        path = PACKAGE / module / "layers.py" if module.endswith("/") else PACKAGE / module
+        docstring = ast.get_docstring(ast.parse(path.read_text()))
+        assert f"The neuron here: {words}." in " ".join(docstring.split()), module

@@ -62,7 +62,7 @@ def test_kernel_scalar_matches_record(x, slope, name):
 def test_bad_names_and_slopes_are_refused():
     with pytest.raises(ValueError, match="surrogate must be one of"):
         make_surrogate("relu")
-    with pytest.raises(ValueError, match="surrogate slope must be > 0"):
+    with pytest.raises(ValueError, match="surrogate_slope must be > 0"):
         make_surrogate("arctan", -1.0)
 
 

@@ -62,6 +62,9 @@ def build(hyper: dict, layer_sizes: tuple) -> Built:
         check_choice(name, hyper[name], choices)
     for name in ("num_steps", "batch_size", "epochs"):
         _positive_int(name, hyper[name])
+    seed = hyper["random_state"]
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"random_state must be an integer >= 0 (it seeds numpy Generators); got {seed!r}")
     for name in ("lr", "v_threshold"):
         check_positive(name, hyper[name])
     for name in ("rate_reg", "weight_decay", "lr_min"):

@@ -1,5 +1,7 @@
 """Layers of a trainable spiking network: forward returns ``(out, cache)``, backward consumes the cache.
 
+The neuron here: the LIF / ALIF of neurons.py, exact step, training_lif_params.
+
 Two kinds of layer alternate, as in snnTorch's ``nn.Linear`` + ``snn.Leaky``:
 
 * a **dense projection** turns the previous layer's spikes x[t] (T, B, n_in) into a current

@@ -37,7 +37,7 @@ class Surrogate:
     code = -1
 
     def __post_init__(self):
-        check_positive("surrogate slope", self.slope)
+        check_positive("surrogate_slope", self.slope)
 
     @property
     def name(self) -> str:
