@@ -1,12 +1,20 @@
 """SNNClassifier: learns, reproduces itself, saves and resumes its training state bit for bit."""
 import json
 import os
+import re
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from spikingnn.training.model import SNNClassifier
+from spikingnn import progress
+from spikingnn.training import hyperparams
+from spikingnn.training import model as model_module
+from spikingnn.training.callbacks import Callback
+from spikingnn.training.model import METRICS, SNNClassifier
 
 SMALL = dict(hidden=(16,), num_steps=8, batch_size=32, epochs=2, lr=2e-2, random_state=3)
 
@@ -98,15 +106,156 @@ def test_sigint_mid_epoch_then_resume_reproduces_the_uninterrupted_run(monkeypat
     assert _strip_times(straight.history_) == _strip_times(resumed.history_)
 
 
-def test_callbacks_get_the_documented_metrics():
-    X, y = _blocks(100, 0)
-    seen = []
-    SNNClassifier(**SMALL).fit(X, y, validation_data=_blocks(50, 1), callbacks=[lambda m, met: seen.append(met)],
-                               progress=False)
-    assert [m["epoch"] for m in seen] == [1, 2]
-    assert set(seen[0]) == {"epoch", "train_loss", "train_accuracy", "val_accuracy", "seconds",
-                            "images_per_second", "lr", "spike_rates"}
+class Recorder(Callback):
+    """Logs every hook call with its arguments."""
+
+    def __init__(self):
+        self.calls = []
+
+    def on_fit_begin(self, model, epochs):
+        self.calls.append(("fit_begin", epochs))
+
+    def on_epoch_begin(self, model, epoch, n_batches):
+        self.calls.append(("epoch_begin", epoch, n_batches, model.batch_in_epoch_))
+
+    def on_batch_end(self, model, batch, stats):
+        self.calls.append(("batch_end", batch, dict(stats), model.batch_in_epoch_))
+
+    def on_epoch_end(self, model, metrics):
+        self.calls.append(("epoch_end", metrics))
+
+    def on_fit_end(self, model):
+        self.calls.append(("fit_end",))
+
+
+def test_callbacks_are_called_in_order_with_the_documented_arguments():
+    X, y = _blocks(100, 0)           # batch 32: batches of 32, 32, 32, 4
+    recorder, seen = Recorder(), []
+    model = SNNClassifier(**SMALL).fit(X, y, validation_data=_blocks(50, 1), progress=False,
+                                       callbacks=[recorder, lambda m, met: seen.append(met)])
+    kinds = [c[0] for c in recorder.calls]
+    assert kinds == ["fit_begin"] + (["epoch_begin"] + ["batch_end"] * 4 + ["epoch_end"]) * 2 + ["fit_end"]
+    assert recorder.calls[0] == ("fit_begin", 2) and recorder.calls[1] == ("epoch_begin", 0, 4, 0)
+    batches = [c for c in recorder.calls if c[0] == "batch_end"]
+    assert [(c[1], c[3]) for c in batches[:4]] == [(0, 1), (1, 2), (2, 3), (3, 4)]
+    assert [c[2]["seen"] for c in batches[:4]] == [32, 64, 96, 100]
+    assert set(batches[0][2]) == {"loss", "accuracy", "images_per_second", "seen", "lr"}
+    # the running means at the epoch's last batch are the epoch's metrics; the plain function sees the same record
+    last, metrics = batches[3][2], recorder.calls[6][1]
+    assert last["loss"] == pytest.approx(metrics["train_loss"]) and last["accuracy"] == metrics["train_accuracy"]
+    assert seen == model.history_ == [c[1] for c in recorder.calls if c[0] == "epoch_end"]
+    assert [m["epoch"] for m in seen] == [1, 2] and set(seen[0]) == set(METRICS)
     assert 0 <= seen[0]["val_accuracy"] <= 1 and len(seen[0]["spike_rates"]) == 2
+    assert recorder.calls[1 + 6][:3] == ("epoch_begin", 1, 4)
+
+
+def test_fit_end_is_called_when_training_stops_early():
+    X, y = _blocks(100, 0)
+
+    class StopAtSecondBatch(Recorder):
+        def on_batch_end(self, model, batch, stats):
+            if batch == 1:
+                raise KeyboardInterrupt
+
+    stopper = StopAtSecondBatch()
+    model = SNNClassifier(**SMALL)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y, callbacks=[stopper], progress=False)
+    assert stopper.calls[-1] == ("fit_end",) and (model.epoch_, model.batch_in_epoch_) == (0, 2)
+
+
+@pytest.mark.parametrize("callbacks", [[3], lambda m, met: None, Callback()])
+def test_bad_callbacks_are_refused(callbacks):
+    X, y = _blocks(40, 0)
+    with pytest.raises(ValueError, match="callbacks must"):
+        SNNClassifier(**SMALL).fit(X, y, callbacks=callbacks, progress=False)
+
+
+@pytest.mark.parametrize("compiling", [False, True])
+def test_progress_bar_and_epoch_summaries(monkeypatch, capsys, compiling):
+    """progress=True: a bar per epoch on stderr, one summary line per epoch on stdout; when the kernels are still
+    to be compiled it says so first, and the bar starts after the first batch (no ETA while compiling)."""
+    monkeypatch.setattr(progress, "kernels_need_compiling", lambda: compiling)
+    X, y = _blocks(100, 0)
+    model = SNNClassifier(**SMALL).fit(X, y)
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [progress.epoch_summary(m) for m in model.history_]
+    assert out.startswith(f"epoch 1: loss {model.history_[0]['train_loss']:.4f}  train acc ")
+    frames = [frame for frame in re.split(r"[\r\n]", err) if "batch/s" in frame]
+    assert frames and all(frame.startswith(("epoch 1/2:", "epoch 2/2:")) for frame in frames)
+    if compiling:
+        assert err.startswith(progress.COMPILING)
+        assert err.count(progress.COMPILING) == 1         # the first epoch only
+        assert " 1/4 [00:00<?" in frames[0]
+        assert not any(" 0/4 " in frame for frame in frames if frame.startswith("epoch 1/2"))
+    else:
+        assert progress.COMPILING not in err and " 0/4 " in frames[0]
+
+
+def test_first_run_says_it_is_compiling_and_later_runs_do_not(tmp_path):
+    """With an empty Numba cache (NUMBA_CACHE_DIR) the kernels compile: the bar says so and shows no ETA for the
+    first batch; a second process finds them in the cache and says nothing."""
+    script = ("import numpy as np\nfrom spikingnn.training.model import SNNClassifier\n"
+              "from spikingnn.progress import kernels_need_compiling\n"
+              "print(kernels_need_compiling(), flush=True)\n"
+              "rng = np.random.default_rng(0)\n"
+              "X, y = rng.uniform(0, 1, (60, 24)), np.arange(60) % 3\n"
+              "SNNClassifier(hidden=(40,), num_steps=4, batch_size=20, epochs=1).fit(X, y)\n"
+              "print(kernels_need_compiling())\n")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=900)
+            for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    first, second = runs
+    assert first.stdout.splitlines()[0] == "True" and first.stdout.splitlines()[-1] == "False"
+    assert first.stderr.startswith(progress.COMPILING) and " 0/3 " not in first.stderr
+    assert second.stdout.splitlines()[0] == "False" and progress.COMPILING not in second.stderr
+    assert " 0/3 " in second.stderr
+
+
+def test_hyper_parameters_are_built_once_per_call(monkeypatch):
+    calls = []
+    original = hyperparams.build
+    monkeypatch.setattr(hyperparams, "build", lambda *args: calls.append(1) or original(*args))
+    X, y = _blocks(100, 0)
+    model = SNNClassifier(**{**SMALL, "epochs": 3}).fit(X, y, validation_data=_blocks(30, 1), progress=False)
+    assert len(calls) == 1
+    model.fit(X, y, epochs=4, validation_data=_blocks(30, 1), progress=False)
+    model.predict(X)
+    model.record(X[:3])
+    assert len(calls) == 4
+
+
+def test_the_training_package_prints_nothing(capfd):
+    X, y = _blocks(100, 0)
+    SNNClassifier(**SMALL).fit(X, y, validation_data=_blocks(30, 1), progress=False).predict(X)
+    assert capfd.readouterr() == ("", "")
+    package = Path(model_module.__file__).parent
+    offenders = [f"{path.name}:{number}" for path in sorted(package.glob("*.py"))
+                 for number, line in enumerate(path.read_text().splitlines(), 1)
+                 if "print(" in line or "tqdm" in line]
+    assert offenders == []
+
+
+def test_from_state_refuses_arrays_that_do_not_fit_the_architecture():
+    X, y = _blocks(100, 0)
+    config, arrays = SNNClassifier(**SMALL).fit(X, y, epochs=1, progress=False).get_state()
+    bad = {**arrays, "param/weights0": np.zeros((25, 16), np.float32)}
+    with pytest.raises(ValueError, match=r"'param/weights0' must be float32 of shape \(24, 16\)"):
+        SNNClassifier.from_state(config, bad)
+    with pytest.raises(ValueError, match=r"'param/w_rec0' is missing"):
+        SNNClassifier.from_state({**config, "params": {**config["params"], "recurrent": True}}, arrays)
+
+
+def test_resuming_with_other_data_is_refused():
+    """A state interrupted at batch 3 of 4 cannot resume on data that makes fewer batches per epoch."""
+    X, y = _blocks(100, 0)
+    config, arrays = SNNClassifier(**SMALL).fit(X, y, epochs=1, progress=False).get_state()
+    model = SNNClassifier.from_state(config, arrays)
+    model.batch_in_epoch_ = 3
+    with pytest.raises(ValueError, match="batch_in_epoch_ is 3, beyond the 2 batches"):
+        model.fit(X[:50], y[:50], progress=False)
 
 
 def test_inference_outputs():
@@ -131,10 +280,14 @@ def test_membrane_loss_reads_a_non_spiking_output_layer():
     np.testing.assert_array_equal(model.predict(X[:5]), model.classes_[np.argmax(rec.v[-1].mean(axis=0), axis=1)])
 
 
-def test_uint8_images_are_accepted():
+def test_uint8_images_train_exactly_as_their_float_values():
+    """uint8 pixel p and the float p / 255 are the same level (round(256 p / 255)), so the same model."""
     X, y = _blocks(100, 0)
-    model = SNNClassifier(**SMALL).fit((X * 255).astype(np.uint8).reshape(100, 4, 6), y, progress=False)
-    assert model.n_features_in_ == 24
+    pixels = (X * 255).astype(np.uint8)
+    from_pixels = SNNClassifier(**SMALL).fit(pixels.reshape(100, 4, 6), y, progress=False)
+    from_floats = SNNClassifier(**SMALL).fit(pixels / 255.0, y, progress=False)
+    assert from_pixels.n_features_in_ == 24
+    _same_weights(from_pixels, from_floats)
 
 
 @pytest.mark.parametrize("bad,match", [(dict(encoding="morse"), "encoding must be one of"),

@@ -2,12 +2,14 @@
 
 Read in this order: ``surrogate`` (the trick that makes spikes differentiable), ``layers`` (dense projection
 and LIF/ALIF layers, forward with a cache, backward through time), ``network`` (a stack of them),
-``encoders`` (images into the first layer), ``losses`` and ``optim``, then ``model`` (SNNClassifier, which
-puts it all together). The fast kernels and their NumPy references are in ``spikingnn.kernels``
-(``neuron_bptt``, ``projection``, ``rate_input``, ``surrogates``).
+``encoders`` (images into the first layer), ``losses`` and ``optim``, ``callbacks`` (how training reports
+its progress, without a screen of its own), then ``model`` (SNNClassifier, which puts it all together). The
+fast kernels and their NumPy references are in ``spikingnn.kernels`` (``neuron_bptt``, ``projection``,
+``rate_input``, ``surrogates``).
 """
+from spikingnn.training.callbacks import Callback
 from spikingnn.training.model import Recording, SNNClassifier
 from spikingnn.training.surrogate import SURROGATES, ArcTan, FastSigmoid, Sigmoid, Triangle, make_surrogate
 
-__all__ = ["SNNClassifier", "Recording", "SURROGATES", "ArcTan", "FastSigmoid", "Sigmoid", "Triangle",
+__all__ = ["Callback", "SNNClassifier", "Recording", "SURROGATES", "ArcTan", "FastSigmoid", "Sigmoid", "Triangle",
            "make_surrogate"]

@@ -19,8 +19,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-from spikingnn.training.layers import (NeuronSpec, RateCache, RateInput, dense_backward, dense_forward, neuron_backward,
-                                       neuron_forward, rate_dense_backward, rate_dense_forward)
+from spikingnn.training.layers import (
+    NeuronSpec,
+    RateCache,
+    RateInput,
+    dense_backward,
+    dense_forward,
+    neuron_backward,
+    neuron_forward,
+    rate_dense_backward,
+    rate_dense_forward,
+)
 
 
 @dataclass(frozen=True)
@@ -49,19 +58,30 @@ class NetworkSpec:
         return self.residual and 0 < layer < self.n_layers - 1 and sizes[layer] == sizes[layer + 1]
 
 
+def param_shapes(spec: NetworkSpec) -> dict:
+    """{name: shape} of every parameter array of the network, layer by layer, in the order ``init_params`` draws
+    them (known without allocating anything: model files are checked against it)."""
+    shapes = {}
+    for layer, (n_in, n_out) in enumerate(zip(spec.layer_sizes[:-1], spec.layer_sizes[1:])):
+        shapes.update({f"weights{layer}": (n_in, n_out), f"bias{layer}": (n_out,), f"beta{layer}": (n_out,),
+                       f"v_threshold{layer}": (n_out,)})
+        if spec.has_recurrence(layer):
+            shapes[f"w_rec{layer}"] = (n_out, n_out)
+    return shapes
+
+
 def init_params(spec: NetworkSpec, beta: float, v_threshold: float, rng: np.random.Generator,
                 dtype=np.float32) -> dict:
     """Weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's ``nn.Linear``); beta, thresholds filled."""
-    params = {}
-    for layer, (n_in, n_out) in enumerate(zip(spec.layer_sizes[:-1], spec.layer_sizes[1:])):
-        bound = 1.0 / np.sqrt(n_in)
-        params[f"weights{layer}"] = rng.uniform(-bound, bound, (n_in, n_out)).astype(dtype)
-        params[f"bias{layer}"] = rng.uniform(-bound, bound, n_out).astype(dtype)
-        params[f"beta{layer}"] = np.full(n_out, beta, dtype)
-        params[f"v_threshold{layer}"] = np.full(n_out, v_threshold, dtype)
-        if spec.has_recurrence(layer):
-            bound = 1.0 / np.sqrt(n_out)
-            params[f"w_rec{layer}"] = rng.uniform(-bound, bound, (n_out, n_out)).astype(dtype)
+    params, filled = {}, {"beta": beta, "v_threshold": v_threshold}
+    for name, shape in param_shapes(spec).items():
+        kind = name.rstrip("0123456789")
+        if kind in filled:
+            params[name] = np.full(shape, filled[kind], dtype)
+            continue
+        if kind != "bias":                       # a bias shares the fan-in of its layer's weights
+            bound = 1.0 / np.sqrt(shape[0])
+        params[name] = rng.uniform(-bound, bound, shape).astype(dtype)
     return params
 
 
