@@ -5,37 +5,42 @@ Read the package like a textbook, floor by floor: ``params`` and ``encoding`` (r
 ``stdp``, ``diehl_cook`` and ``training`` (learning), ``plotting`` and ``cli`` (faces).
 
 The names most scripts need are importable from here: ``from spikingnn import FirstOrderLIF, LIFGroup, ...``.
-Importing is cheap: Numba kernels compile (or load from their on-disk cache) at their first call, and the
-training code loads only when ``SNNClassifier`` or ``load`` is first used.
+Importing is cheap: each name loads its module when first used, and Numba kernels compile (or load from their
+on-disk cache) at their first call.
 """
 __version__ = "0.1.0"
 
-from .datasets import load_fashion_mnist, load_mnist
-from .encoding import (decode_latency, decode_rate, image_to_spikes, latency_encode, load_grayscale,
-                       population_decode, population_encode, rate_encode)
-from .groups import ALIFGroup, LIFGroup, SynapseGroup
-from .monitors import SpikeMonitor, StateMonitor, population_rate
-from .network import Network
-from .neurons import ALIF, FirstOrderLIF, lif_rate
-from .params import ALIFParams, LIFParams
-from .population_coding import Ensemble, EnsembleParams
-from .serialization import load, save
-from .sources import ConstantCurrent, PoissonSource, TimeVaryingCurrent
-from .stdp import STDP, STDPParams
-from .synapses import FirstOrderSynapse
-
-__all__ = [
-    "ALIF", "ALIFGroup", "ALIFParams", "ConstantCurrent", "Ensemble", "EnsembleParams", "FirstOrderLIF",
-    "FirstOrderSynapse", "LIFGroup", "LIFParams", "Network", "PoissonSource", "SNNClassifier", "STDP", "STDPParams",
-    "SpikeMonitor", "StateMonitor", "SynapseGroup", "TimeVaryingCurrent", "decode_latency", "decode_rate",
-    "image_to_spikes", "latency_encode", "lif_rate", "load", "load_fashion_mnist", "load_grayscale", "load_mnist",
-    "population_decode", "population_encode", "population_rate", "rate_encode", "save",
-]
+# Every public name and the module that defines it. They load on first use (PEP 562), so that ``import
+# spikingnn`` (and the command line's error messages) does not wait for Numba, SciPy and the kernels.
+_PUBLIC = {
+    ".datasets": ("load_fashion_mnist", "load_mnist"),
+    ".encoding": ("decode_latency", "decode_rate", "image_to_spikes", "latency_encode", "load_grayscale",
+                  "population_decode", "population_encode", "rate_encode"),
+    ".groups": ("ALIFGroup", "LIFGroup", "SynapseGroup"),
+    ".monitors": ("SpikeMonitor", "StateMonitor", "population_rate"),
+    ".network": ("Network",),
+    ".neurons": ("ALIF", "FirstOrderLIF", "lif_rate"),
+    ".params": ("ALIFParams", "LIFParams"),
+    ".population_coding": ("Ensemble", "EnsembleParams"),
+    ".serialization": ("load", "save"),
+    ".sources": ("ConstantCurrent", "PoissonSource", "TimeVaryingCurrent"),
+    ".stdp": ("STDP", "STDPParams"),
+    ".synapses": ("FirstOrderSynapse",),
+    ".training.model": ("SNNClassifier",),
+}
+_MODULE_OF = {name: module for module, names in _PUBLIC.items() for name in names}
+__all__ = sorted(_MODULE_OF)
 
 
 def __getattr__(name):
-    # The training package (and its kernels' imports) loads only when a classifier is asked for.
-    if name == "SNNClassifier":
-        from .training.model import SNNClassifier
-        return SNNClassifier
-    raise AttributeError(f"module 'spikingnn' has no attribute {name!r}")
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'spikingnn' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(_MODULE_OF[name], __name__), name)
+    globals()[name] = value                     # found directly from now on
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

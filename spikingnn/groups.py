@@ -33,6 +33,7 @@ import numpy as np
 import scipy.sparse
 
 from ._validation import as_rng, check_choice, check_finite, check_in_range, check_non_negative, check_positive
+from .discretisation import LIFStep, exact_decay
 from .kernels.population import (
     PopulationParams,
     PopulationState,
@@ -46,7 +47,6 @@ from .kernels.propagation import (
     deliver_dense_kernel,
     deliver_dense_reference,
 )
-from .discretisation import LIFStep, exact_decay
 from .params import ALIFParams, LIFParams
 
 BACKENDS = ("numba", "numpy")
