@@ -14,7 +14,7 @@ import numpy as np
 
 from spikingnn.cuba import cuba_network
 from spikingnn.monitors import population_rate
-from spikingnn.plotting import plot_raster_events, save_figure, script_parser, use_backend
+from spikingnn.plotting import plot_raster_events, run_script, save_figure, script_parser, use_backend
 
 
 def plot_cuba(net, duration, shown):
@@ -45,12 +45,13 @@ def plot_cuba(net, duration, shown):
 
 
 def main(argv=None):
-    parser = script_parser(__doc__.splitlines()[0])
+    parser = script_parser(__doc__)
     parser.add_argument("--n", type=int, default=4000, help="number of neurons (default 4000)")
     parser.add_argument("--p", type=float, default=0.02, help="connection probability (default 0.02)")
     parser.add_argument("--duration", type=float, default=1000.0, help="model time in ms (default 1000)")
     parser.add_argument("--shown", type=int, default=400, help="neurons in the raster (default 400)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the connections and initial potentials "
+                                                             "(default 0)")
     args = parser.parse_args(argv)
     use_backend(args.show)
     net = cuba_network(args.n, args.p, rng=args.seed)
@@ -67,4 +68,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

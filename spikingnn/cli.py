@@ -400,7 +400,8 @@ def _plot_history(model, out: Path) -> None:
     if model.history_:
         from spikingnn.plotting import plot_training_curves
 
-        print(f"wrote {_save_png(plot_training_curves(model.history_), out / 'training_curves.png')}")
+        figure = plot_training_curves(model.history_, loss=model.loss)
+        print(f"wrote {_save_png(figure, out / 'training_curves.png')}")
 
 
 def confusion_matrix(y_true, y_pred, classes) -> np.ndarray:
@@ -463,47 +464,22 @@ def cmd_predict(args) -> int:
     model = _load_model(model_path, "--model")
     record = model.record(digit[None])          # same spikes as predict: inference encoding is seeded per batch
     predicted = model.predict(digit[None])[0]
-    output = np.asarray(record.spikes[-1])[:, 0, :]                 # (T, n_classes)
+    from spikingnn.training.losses import output_scores
+    from spikingnn.viz.classifier import plot_prediction, readout
+
+    output, membrane = np.asarray(record.spikes[-1])[:, 0, :], np.asarray(record.v[-1])[:, 0, :]   # (T, classes)
+    kind = readout(model.loss)              # spike counts, or a non-spiking read-out's membrane scores
+    scores = output_scores(model.loss, output[:, None], membrane[:, None])[0]
     print(f"predicted class: {predicted}")
-    print(f"output spike counts over {output.shape[0]} steps:")
-    for label, count in zip(model.classes_, output.sum(axis=0).astype(int)):
-        print(f"  {label}: {count:3d}{'  <- predicted' if label == predicted else ''}")
-    membrane = None
-    if model.loss.startswith("ce_mem"):
-        # The output layer of a membrane loss integrates without firing (its counts are all zero): its class
-        # scores are the membrane potentials, averaged or maximised over time as in training.
-        membrane = np.asarray(record.v[-1])[:, 0, :]
-        scores = membrane.mean(axis=0) if model.loss == "ce_mem_mean" else membrane.max(axis=0)
-        print(f"output membrane scores ({'mean' if model.loss == 'ce_mem_mean' else 'max'} over time):")
-        for label, score in zip(model.classes_, scores):
-            print(f"  {label}: {score:7.3f}{'  <- predicted' if label == predicted else ''}")
+    print(f"output {kind.score_name}s over {output.shape[0]} steps:" if kind.spiking
+          else f"output layer: non-spiking read-out; its scores, the {kind.score_name}:")
+    for label, score in zip(model.classes_, scores):
+        value = f"{int(score):3d}" if kind.spiking else f"{score:7.3f}"
+        print(f"  {label}: {value}{'  <- predicted' if label == predicted else ''}")
     if args.raster:
-        figure = _prediction_figure(digit, output, membrane, model.classes_, model.dt)
+        figure = plot_prediction(digit, output, membrane, loss=model.loss, dt=model.dt, class_names=model.classes_)
         print(f"wrote {_save_png(figure, Path(args.raster))}")
     return 0
-
-
-def _prediction_figure(digit: np.ndarray, output: np.ndarray, membrane, classes, dt: float):
-    """The picture as the network sees it, the output raster, and the race of the spike counts (or, for a
-    non-spiking read-out layer, its membrane potentials)."""
-    import matplotlib.pyplot as plt
-
-    from spikingnn.plotting import plot_membrane, plot_output_counts, plot_raster
-
-    fig, (ax_digit, ax_raster, ax_counts) = plt.subplots(1, 3, figsize=(13, 3.6), width_ratios=[1, 2, 2],
-                                                         layout="constrained")
-    ax_digit.imshow(digit, cmap="gray", vmin=0, vmax=255)
-    ax_digit.set_title("input (prepared, 28x28)")
-    ax_digit.set_axis_off()
-    plot_raster(output, dt=dt, ax=ax_raster, title="output neurons")
-    ax_raster.set_yticks(range(len(classes)), [str(c) for c in classes])
-    ax_raster.set_ylabel("output neuron (class)")
-    if membrane is None:
-        plot_output_counts(output, dt=dt, ax=ax_counts, class_names=classes)
-    else:
-        plot_membrane(membrane, dt=dt, labels=[str(c) for c in classes], ax=ax_counts)
-        ax_counts.set_title("read-out membranes (the class scores)")
-    return fig
 
 
 # ------------------------------------------------------------------------------------------------ parser

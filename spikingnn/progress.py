@@ -19,6 +19,7 @@ from types import ModuleType
 from tqdm.auto import tqdm
 
 from spikingnn.training.callbacks import Callback
+from spikingnn.training.losses import SPIKE_LOSSES
 
 COMPILING = "compiling the Numba kernels (first run only: later runs load them from Numba's cache) ..."
 
@@ -59,12 +60,14 @@ def kernels_need_compiling() -> bool:
     return False
 
 
-def epoch_summary(metrics: dict) -> str:
-    """The one-line summary of an epoch's metrics (``model.history_[k]``)."""
+def epoch_summary(metrics: dict, spiking_output: bool = True) -> str:
+    """The one-line summary of an epoch's metrics (``model.history_[k]``). ``spiking_output`` False: the output
+    layer is a non-spiking read-out (a membrane loss), named as such instead of a firing rate of 0."""
     val = "" if metrics["val_accuracy"] is None else f"  val acc {metrics['val_accuracy']:.4f}"
+    rates = metrics["spike_rates"] if spiking_output else metrics["spike_rates"][:-1]
     return (f"epoch {metrics['epoch']}: loss {metrics['train_loss']:.4f}  train acc {metrics['train_accuracy']:.4f}"
             f"{val}  {metrics['seconds']:.1f} s ({metrics['images_per_second']:.0f} img/s)  spike rates "
-            + " ".join(f"{r:.3f}" for r in metrics["spike_rates"]))
+            + " ".join(f"{r:.3f}" for r in rates) + ("" if spiking_output else " (output: non-spiking read-out)"))
 
 
 class ProgressBar(Callback):
@@ -104,7 +107,7 @@ class ProgressBar(Callback):
 
     def on_epoch_end(self, model, metrics: dict) -> None:
         self._close()
-        print(epoch_summary(metrics))
+        print(epoch_summary(metrics, model.loss in SPIKE_LOSSES))
 
     def on_fit_end(self, model) -> None:
         self._close()

@@ -14,6 +14,7 @@ from spikingnn import progress
 from spikingnn.training import hyperparams
 from spikingnn.training import model as model_module
 from spikingnn.training.callbacks import Callback
+from spikingnn.training.losses import SPIKE_LOSSES
 from spikingnn.training.model import METRICS, SNNClassifier
 
 SMALL = dict(hidden=(16,), num_steps=8, batch_size=32, epochs=2, lr=2e-2, random_state=3)
@@ -179,8 +180,10 @@ def test_progress_bar_and_epoch_summaries(monkeypatch, capsys, compiling):
     X, y = _blocks(100, 0)
     model = SNNClassifier(**SMALL).fit(X, y)
     out, err = capsys.readouterr()
-    assert out.splitlines() == [progress.epoch_summary(m) for m in model.history_]
+    assert out.splitlines() == [progress.epoch_summary(m, model.loss in SPIKE_LOSSES) for m in model.history_]
     assert out.startswith(f"epoch 1: loss {model.history_[0]['train_loss']:.4f}  train acc ")
+    hidden_rate = model.history_[0]["spike_rates"][0]         # the default loss reads out a non-spiking membrane
+    assert out.splitlines()[0].endswith(f"spike rates {hidden_rate:.3f} (output: non-spiking read-out)")
     frames = [frame for frame in re.split(r"[\r\n]", err) if "batch/s" in frame]
     assert frames and all(frame.startswith(("epoch 1/2:", "epoch 2/2:")) for frame in frames)
     if compiling:

@@ -4,10 +4,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from spikingnn.plotting import (SpikeVisualizer, plot_accuracy_vs_energy, plot_confusion_matrix, plot_membrane,
-                                plot_output_activity, plot_output_counts, plot_population_rate, plot_raster,
-                                plot_raster_events, plot_receptive_fields, plot_training_curves,
-                                plot_weight_histograms, smoothed_rate)
+from spikingnn.plotting import (
+    SpikeVisualizer,
+    plot_accuracy_vs_energy,
+    plot_confusion_matrix,
+    plot_membrane,
+    plot_output_activity,
+    plot_output_counts,
+    plot_population_rate,
+    plot_raster,
+    plot_raster_events,
+    plot_receptive_fields,
+    plot_training_curves,
+    plot_weight_histograms,
+    smoothed_rate,
+)
 
 
 def _points(ax):
@@ -116,7 +127,7 @@ def test_output_activity_shows_the_image_and_every_output_neuron_in_each_panel()
     rng = np.random.default_rng(6)
     spikes, v = rng.random((15, 10)) < 0.3, rng.random((15, 10))
     image = rng.integers(0, 256, size=(28, 28))
-    fig = plot_output_activity(image.ravel(), spikes, v, v_threshold=0.8, true_label=3)
+    fig = plot_output_activity(image.ravel(), spikes, v, loss="ce_count", v_threshold=0.8, true_label=3)
     axes = {ax.get_title(): ax for ax in fig.axes}
     np.testing.assert_array_equal(axes["input (label 3)"].images[0].get_array(), image)
     assert len(_points(axes["output spikes"])) == spikes.sum()
@@ -124,7 +135,7 @@ def test_output_activity_shows_the_image_and_every_output_neuron_in_each_panel()
     counts_ax = next(ax for title, ax in axes.items() if title.startswith("prediction"))
     assert len(counts_ax.lines) == 10
     with pytest.raises(ValueError, match="shape"):
-        plot_output_activity(image, spikes, v[:, :3])
+        plot_output_activity(image, spikes, v[:, :3], loss="ce_count")
 
 
 def test_weight_histograms_count_every_weight_before_and_after():
@@ -168,6 +179,18 @@ def test_training_curves_accept_history_rows_or_csv_columns():
         assert [line.get_label() for line in rate_ax.lines] == ["hidden 1", "output"]
     with pytest.raises(ValueError, match="none of"):
         plot_training_curves({"seconds": [1.0]})
+
+
+def test_training_curves_say_a_membrane_read_out_has_no_rate_instead_of_drawing_zero():
+    history = [dict(epoch=e, train_loss=1.0 / e, spike_rates=[0.1 * e, 0.0]) for e in (1, 2)]
+    rate_ax = plot_training_curves(history, loss="ce_mem_mean").axes[1]
+    assert [line.get_label() for line in rate_ax.lines] == ["hidden 1"]
+    assert any("non-spiking read-out" in text.get_text() and "ce_mem_mean" in text.get_text()
+               for text in rate_ax.texts)
+    spiking = plot_training_curves(history, loss="ce_count").axes[1]
+    assert [line.get_label() for line in spiking.lines] == ["hidden 1", "output"] and not spiking.texts
+    with pytest.raises(ValueError, match="loss"):
+        plot_training_curves(history, loss="hinge")
 
 
 def test_confusion_matrix_image_equals_cm_and_every_cell_is_annotated():

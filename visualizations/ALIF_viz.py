@@ -9,7 +9,7 @@ inter-spike intervals against spike number for several beta_adapt. Time in ms, v
 import numpy as np
 
 from spikingnn.neurons import ALIF
-from spikingnn.plotting import plot_membrane, plot_raster, run_figure_script
+from spikingnn.plotting import plot_membrane, plot_raster, run_figure_script, run_script
 
 DT = 0.1                     # ms
 DURATION = 800.0             # ms
@@ -65,8 +65,8 @@ def make_figure():
 
 
 def main(argv=None):
-    run_figure_script(__doc__.splitlines()[0], make_figure, "alif_adaptation.png", argv)
+    run_figure_script(__doc__, make_figure, "alif_adaptation.png", argv)
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

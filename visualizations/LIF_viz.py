@@ -9,7 +9,7 @@ spike; (d) the f-I curve, simulated rates (dots) over the analytic curve (lines)
 import numpy as np
 
 from spikingnn.neurons import FirstOrderLIF, lif_rate
-from spikingnn.plotting import plot_membrane, run_figure_script
+from spikingnn.plotting import plot_membrane, run_figure_script, run_script
 
 DT = 0.1   # ms
 
@@ -106,8 +106,8 @@ def make_figure():
 
 
 def main(argv=None):
-    run_figure_script(__doc__.splitlines()[0], make_figure, "lif_dynamics.png", argv)
+    run_figure_script(__doc__, make_figure, "lif_dynamics.png", argv)
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

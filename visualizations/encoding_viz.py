@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from spikingnn.encoding import LATENCY_METHODS, decode_latency, decode_rate, image_to_spikes, load_grayscale
-from spikingnn.plotting import plot_raster, save_figure, script_parser, use_backend
+from spikingnn.plotting import plot_raster, run_script, save_figure, script_parser, use_backend
 
 DARK = 0.01   # the latency code's default threshold: pixels at or below it stay silent
 DEFAULT_IMAGE = Path(__file__).resolve().parent.parent / "data" / "brain_icon.png"
@@ -60,12 +60,13 @@ def encoding_figure(image_path, size, num_steps, max_rate, latency_method, seed)
 
 
 def main(argv=None):
-    parser = script_parser(__doc__.splitlines()[0])
+    parser = script_parser(__doc__)
     parser.add_argument("--image", default=str(DEFAULT_IMAGE), help="any picture pillow reads (default: brain icon)")
     parser.add_argument("--size", type=int, default=32, help="side of the square input in pixels (default 32)")
     parser.add_argument("--steps", type=int, default=50, help="number of time steps of 1 ms (default 50)")
     parser.add_argument("--max-rate", type=float, default=1000.0, help="rate of a white pixel in Hz (default 1000)")
-    parser.add_argument("--latency-method", choices=LATENCY_METHODS, default="linear")
+    parser.add_argument("--latency-method", choices=LATENCY_METHODS, default="linear",
+                        help="how brightness maps to spike time in the latency code (default linear)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the rate code's random numbers")
     args = parser.parse_args(argv)
     use_backend(args.show)
@@ -77,4 +78,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -9,12 +9,12 @@ ISSCC 2014, 45 nm); the dashed line is the same architecture run once as an ANN 
 Without --model a small model is trained first (a few seconds).
 """
 from spikingnn import energy
-from spikingnn.plotting import plot_accuracy_vs_energy, save_figure, script_parser, use_backend
+from spikingnn.plotting import plot_accuracy_vs_energy, run_script, save_figure, script_parser, use_backend
 from spikingnn.viz.demo import add_model_arguments, demo_digits, load_or_train
 
 
 def main(argv=None):
-    parser = add_model_arguments(script_parser(__doc__.splitlines()[0]))
+    parser = add_model_arguments(script_parser(__doc__), digit=False)
     parser.add_argument("--steps", type=int, nargs="+", default=[2, 5, 10, 15, 20, 25, 30], metavar="T",
                         help="numbers of time steps to try (default: 2 5 10 15 20 25 30)")
     parser.add_argument("--images", type=int, default=500, help="test images per point (default 500)")
@@ -42,4 +42,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

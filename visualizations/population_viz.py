@@ -12,7 +12,7 @@ Writes
 """
 import numpy as np
 
-from spikingnn.plotting import plot_raster, save_figure, script_parser, use_backend
+from spikingnn.plotting import plot_raster, run_script, save_figure, script_parser, use_backend
 from spikingnn.population_coding import Ensemble, EnsembleParams, filter_spikes, sample_unit_ball, solve_decoders
 
 N_NEURONS, SEED = 80, 0
@@ -77,7 +77,7 @@ def plot_spiking_decoding(ensemble, decoders):
 
 
 def main(argv=None):
-    args = script_parser(__doc__.splitlines()[0]).parse_args(argv)
+    args = script_parser(__doc__).parse_args(argv)
     use_backend(args.show)
     rng = np.random.default_rng(SEED)
     ensemble = Ensemble.random(EnsembleParams(n_neurons=N_NEURONS), rng)
@@ -91,4 +91,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

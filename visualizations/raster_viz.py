@@ -12,7 +12,7 @@ import numpy as np
 
 from spikingnn.cuba import NEURON, cuba_network
 from spikingnn.monitors import StateMonitor, population_rate
-from spikingnn.plotting import plot_membrane, plot_raster_events, save_figure, script_parser, use_backend
+from spikingnn.plotting import plot_membrane, plot_raster_events, run_script, save_figure, script_parser, use_backend
 
 N, P, DURATION, SEED, TRACED = 1000, 0.08, 500.0, 1, (0, 1, 2)
 
@@ -54,7 +54,7 @@ def plot_run(net, trace):
 
 
 def main(argv=None):
-    args = script_parser(__doc__.splitlines()[0]).parse_args(argv)
+    args = script_parser(__doc__).parse_args(argv)
     use_backend(args.show)
     save_figure(plot_run(*simulate()), args.out, "raster.png")
     if args.show:
@@ -63,4 +63,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -15,16 +15,15 @@ import math
 import numpy as np
 
 from spikingnn.diehl_cook import DiehlCookNetwork
-from spikingnn.plotting import save_figure, script_parser, use_backend
+from spikingnn.plotting import run_script, save_figure, script_parser, use_backend
 
 
-def quick_network(n_neurons=36, n_images=1000, seed=0) -> DiehlCookNetwork:
-    """Train a small network on the first MNIST training images and label it, in a few seconds."""
-    from spikingnn.datasets import load_mnist
-
-    images, labels = load_mnist("train")
-    net = DiehlCookNetwork(n_neurons, seed=seed).train(images[:n_images], progress=False)
-    net.label_neurons(images[:n_images], labels[:n_images])
+def quick_network(images, labels, n_neurons=36, seed=0) -> DiehlCookNetwork:
+    """Train a small network on ``images`` and label it with them (1,000 images: half a minute), with progress bars."""
+    print(f"no --weights given: training a {n_neurons}-neuron Diehl & Cook network on {len(images):,} MNIST "
+          f"images, then labelling its neurons (about half a minute; to draw a saved network: --weights FILE)")
+    net = DiehlCookNetwork(n_neurons, seed=seed).train(images, progress=True)
+    net.label_neurons(images, labels, progress=True)
     return net
 
 
@@ -58,13 +57,24 @@ def plot_receptive_field_mosaic(plt, weights, assignments, title):
 
 
 def main(argv=None) -> None:
-    parser = script_parser(__doc__.splitlines()[0])
-    parser.add_argument("--weights", default=None, help="network .npz saved by DiehlCookNetwork.save")
+    parser = script_parser(__doc__)
+    parser.add_argument("--weights", default=None, help="a network .npz saved by DiehlCookNetwork.save. Without "
+                                                        "it a small one is trained first on 1,000 MNIST images.")
     args = parser.parse_args(argv)
     use_backend(args.show)
     import matplotlib.pyplot as plt
 
-    net = DiehlCookNetwork.load(args.weights) if args.weights else quick_network()
+    if args.weights:
+        net = DiehlCookNetwork.load(args.weights)
+    else:
+        from spikingnn.datasets import ENV_VAR, load_mnist
+
+        try:
+            images, labels = load_mnist("train")
+        except FileNotFoundError:
+            parser.error(f"without --weights a network is trained on MNIST, which is not on this machine and could "
+                         f"not be downloaded; set {ENV_VAR}=DIR with the four IDX files in DIR/mnist")
+        net = quick_network(images[:1000], labels[:1000])
     counts = np.bincount(net.assignments[net.assignments >= 0], minlength=10)
     title = (f"Receptive fields of the {net.n_neurons} excitatory neurons after {net.images_seen:,} training "
              f"images\nneurons per label 0-9: {' '.join(str(c) for c in counts)}")
@@ -75,4 +85,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from spikingnn.groups import LIFGroup, SynapseGroup
-from spikingnn.plotting import save_figure, script_parser, use_backend
+from spikingnn.plotting import run_script, save_figure, script_parser, use_backend
 from spikingnn.sources import PoissonSource
 from spikingnn.stdp import STDP, pair_weight_change
 
@@ -91,7 +91,7 @@ def plot_trajectories(plt, times, weights):
 
 
 def main(argv=None) -> None:
-    args = script_parser(__doc__.splitlines()[0]).parse_args(argv)
+    args = script_parser(__doc__).parse_args(argv)
     use_backend(args.show)
     import matplotlib.pyplot as plt
 
@@ -102,4 +102,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

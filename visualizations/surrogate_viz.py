@@ -8,7 +8,7 @@ true derivative of H is zero everywhere but at the threshold. Writes surrogates.
 """
 import numpy as np
 
-from spikingnn.plotting import save_figure, script_parser, use_backend
+from spikingnn.plotting import run_script, save_figure, script_parser, use_backend
 from spikingnn.training.surrogate import make_surrogate
 
 SLOPES = {"fast_sigmoid": (5.0, 10.0, 25.0), "arctan": (1.0, 2.0, 5.0), "triangle": (0.5, 1.0, 2.0)}
@@ -44,7 +44,7 @@ def make_figure():
 
 
 def main(argv=None):
-    args = script_parser(__doc__.splitlines()[0]).parse_args(argv)
+    args = script_parser(__doc__).parse_args(argv)
     use_backend(args.show)
     fig = make_figure()
     save_figure(fig, args.out, "surrogates.png")
@@ -54,4 +54,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

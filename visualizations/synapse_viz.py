@@ -10,7 +10,7 @@ spikingnn/synapses.py). Time in ms; currents in units of the weight w, so that R
 import numpy as np
 
 from spikingnn.neurons import FirstOrderLIF
-from spikingnn.plotting import plot_membrane, run_figure_script
+from spikingnn.plotting import plot_membrane, run_figure_script, run_script
 from spikingnn.synapses import FirstOrderSynapse
 
 DT = 0.1   # ms
@@ -118,8 +118,8 @@ def make_figure():
 
 
 def main(argv=None):
-    run_figure_script(__doc__.splitlines()[0], make_figure, "synapse_dynamics.png", argv)
+    run_figure_script(__doc__, make_figure, "synapse_dynamics.png", argv)
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

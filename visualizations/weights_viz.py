@@ -8,15 +8,24 @@ from the model's random_state (SNNClassifier draws its initial weights from it).
 """
 import numpy as np
 
-from spikingnn.plotting import (plot_receptive_fields, plot_weight_histograms, save_figure, script_parser,
-                                use_backend)
+from spikingnn.plotting import (
+    plot_receptive_fields,
+    plot_weight_histograms,
+    run_script,
+    save_figure,
+    script_parser,
+    use_backend,
+)
 from spikingnn.viz.demo import add_model_arguments, initial_weights, load_or_train
 
 
 def main(argv=None):
-    parser = add_model_arguments(script_parser(__doc__.splitlines()[0]))
-    parser.add_argument("--fields", type=int, default=100, help="receptive fields shown at most (default 100)")
+    parser = add_model_arguments(script_parser(__doc__), digit=False)
+    parser.add_argument("--fields", type=int, default=100, help="how many receptive fields are shown at most "
+                                                                "(default 100)")
     args = parser.parse_args(argv)
+    if args.fields < 1:
+        parser.error(f"--fields must be >= 1; got {args.fields}")
     use_backend(args.show)
     model = load_or_train(args.model, seed=args.seed)
     sizes = model.layer_sizes_
@@ -42,4 +51,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -145,32 +145,55 @@ def plot_population_rate(spikes_or_rate, dt=1.0, window=5.0, ax=None, label=None
 
 
 def plot_output_counts(output_spikes, dt=1.0, ax=None, class_names=None, true_label=None):
-    """Cumulative spike count of each output neuron over time: the race to the decision.
+    """Cumulative spike count of each output neuron over time: the race to the decision of a spiking read-out.
 
     The winner (most spikes at the end; the first on ties) is drawn thick and named in the legend and title;
     ``true_label`` (a class index), if given, is named in the title too.
     """
     check_positive("dt", dt, "ms")
     counts = np.cumsum(as_time_first_2d("output_spikes", output_spikes).astype(int), axis=0)
-    n_classes = counts.shape[1]
-    names = [str(c) for c in range(n_classes)] if class_names is None else [str(c) for c in class_names]
     winner = int(np.argmax(counts[-1])) if counts[-1].max() > 0 else None
-    fig, ax = figure_and_axes(ax)
     time = np.arange(counts.shape[0] + 1) * dt              # count after step t holds until (t + 1) dt
-    counts = np.vstack([counts, counts[-1:]])
+    fig, ax = figure_and_axes(ax)
+    _draw_race(ax, time, np.vstack([counts, counts[-1:]]), winner, class_names, true_label, "steps-post",
+               lambda count: f"{count} spikes", "no output spikes")
+    ax.set_ylabel("cumulative spike count")
+    return fig
+
+
+def plot_score_race(running_scores, dt=1.0, ax=None, class_names=None, true_label=None, score_name="score"):
+    """Each class's score over time, ``running_scores[t]`` being what it would be if the run stopped after step t.
+
+    For a membrane read-out (``spikingnn.viz.classifier.running_scores``) this is the race that
+    ``plot_output_counts`` draws for spikes: the prediction is the class with the highest score at the end
+    (the first on ties), drawn thick and named in the legend and title. ``score_name`` labels the y axis.
+    """
+    check_positive("dt", dt, "ms")
+    scores = as_time_first_2d("running_scores", running_scores, dtype=float)
+    fig, ax = figure_and_axes(ax)
+    _draw_race(ax, np.arange(scores.shape[0]) * dt, scores, int(np.argmax(scores[-1])), class_names, true_label,
+               "default", lambda score: f"{score:.3g}", None)
+    ax.set_ylabel(score_name)
+    return fig
+
+
+def _draw_race(ax, time, values, winner, class_names, true_label, drawstyle, describe, nobody):
+    """One line per class (values: (len(time), n_classes)); the ``winner`` (an index, or None: title ``nobody``)
+    thick, annotated with ``describe(its final value)`` and named in the legend and title."""
+    n_classes = values.shape[1]
+    names = [str(c) for c in range(n_classes)] if class_names is None else [str(c) for c in class_names]
     for k, color in enumerate(category_colors(n_classes)):
         won = k == winner
-        ax.plot(time, counts[:, k], drawstyle="steps-post", color=color, lw=3.0 if won else 1.2,
+        ax.plot(time, values[:, k], drawstyle=drawstyle, color=color, lw=3.0 if won else 1.2,
                 alpha=1.0 if won else 0.7, zorder=3 if won else 2, label=f"{names[k]} (winner)" if won else names[k])
     if winner is not None:
-        ax.annotate(f"{names[winner]}: {counts[-1, winner]} spikes", (time[-1], counts[-1, winner]),
+        ax.annotate(f"{names[winner]}: {describe(values[-1, winner])}", (time[-1], values[-1, winner]),
                     xytext=(-4, 6), textcoords="offset points", ha="right", fontweight="bold")
-        ax.set_ylim(top=1.12 * counts[-1, winner] + 0.5)
-    verdict = "no output spikes" if winner is None else f"prediction: {names[winner]}"
+        low, high = min(values.min(), 0.0), values.max()
+        ax.set_ylim(low - 0.02 * (high - low), high + 0.12 * (high - low) + 0.5 * (high == low))
+    verdict = nobody if winner is None else f"prediction: {names[winner]}"
     if true_label is not None:
         verdict += f"  (true: {names[int(true_label)]})"
     ax.set_title(verdict)
     ax.set_xlabel("time (ms)")
-    ax.set_ylabel("cumulative spike count")
-    ax.legend(title="output neuron", loc="upper left", fontsize="small", ncol=2)
-    return fig
+    ax.legend(title="output neuron", loc="best", fontsize="small", ncol=2)

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from spikingnn.viz._axes import figure_and_axes, new_figure
+from spikingnn.viz.classifier import readout
 
 
 def plot_weight_histograms(weights_list, labels=None, before=None, bins=60):
@@ -87,11 +88,13 @@ def _plot_series(ax, epochs, values, scale=1.0, **style):
         ax.plot(*zip(*pairs), marker="o", **style)
 
 
-def plot_training_curves(metrics):
+def plot_training_curves(metrics, loss=None):
     """Loss, accuracy and mean firing rate per epoch, from ``model.history_`` or a run's metrics.csv columns.
 
     Keys used (each optional): epoch, train_loss, val_loss, train_accuracy, val_accuracy (fractions in [0, 1]
     or percent), spike_rates (per epoch, one value per layer: mean spikes per neuron per time step).
+    ``loss``: the model's loss; for a membrane loss the output layer is a non-spiking read-out, so its rate (0,
+    the last of spike_rates) is not drawn and the panel says why.
     """
     columns = _metrics_as_columns(metrics)
     n_epochs = max((len(v) for v in columns.values()), default=0)
@@ -101,13 +104,18 @@ def plot_training_curves(metrics):
     if not panels:
         raise ValueError(f"metrics hold none of train_loss, train_accuracy, val_accuracy, spike_rates; "
                          f"got keys {sorted(columns)}")
+    spiking_output = loss is None or readout(loss).spiking
     fig, axes = new_figure(1, len(panels), figsize=(3.6 * len(panels), 3.0))
     for ax, panel in zip(axes[0], panels):
         if panel == "spike_rates":
             rates = np.array([r for r in columns["spike_rates"]], dtype=float).reshape(len(epochs), -1)
-            for layer in range(rates.shape[1]):
-                name = "output" if layer == rates.shape[1] - 1 and rates.shape[1] > 1 else f"hidden {layer + 1}"
+            for layer in range(rates.shape[1] - (not spiking_output)):
+                name = "output" if layer == rates.shape[1] - 1 else f"hidden {layer + 1}"
                 _plot_series(ax, epochs, rates[:, layer], label=name)
+            if not spiking_output:
+                ax.text(0.5, 0.04, f"output: a non-spiking read-out\n(loss {loss}), no spikes to count",
+                        transform=ax.transAxes, ha="center", va="bottom", fontsize="small", color="0.3")
+                ax.set_ylim(bottom=0.0)
             ax.set_ylabel("spikes per neuron per step")
             ax.set_title("mean firing rate", fontsize="medium")
         else:
