@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from spikingnn.energy import (ADD_PJ, MAC_PJ, InferenceCost, count_operations, describe, fan_out, macs, synops)
+from spikingnn.energy import ADD_PJ, MAC_PJ, InferenceCost, count_operations, describe, fan_out, macs, synops
 
 
 def test_synops_of_a_hand_built_network():

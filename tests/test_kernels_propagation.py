@@ -4,8 +4,12 @@ import numpy as np
 import pytest
 import scipy.sparse
 
-from spikingnn.kernels.propagation import (deliver_csr_kernel, deliver_csr_reference, deliver_dense_kernel,
-                                           deliver_dense_reference)
+from spikingnn.kernels.propagation import (
+    deliver_csr_kernel,
+    deliver_csr_reference,
+    deliver_dense_kernel,
+    deliver_dense_reference,
+)
 
 
 def random_case(rng, n_pre=30, n_post=20, density=0.3, max_delay=None):

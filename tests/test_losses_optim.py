@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from spikingnn.training.losses import LOSSES, loss_forward_backward, rate_regularizer, softmax_cross_entropy
 from spikingnn.kernels.optim import adam_update_kernel, adam_update_reference
+from spikingnn.training.losses import LOSSES, loss_forward_backward, rate_regularizer, softmax_cross_entropy
 from spikingnn.training.optim import SGD, Adam, LRSchedule, clip_grad_norm
 
 T, B, C = 4, 3, 5
