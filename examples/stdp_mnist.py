@@ -18,7 +18,7 @@ from pathlib import Path
 
 from spikingnn._io import atomic_write
 from spikingnn.datasets import load_mnist
-from spikingnn.diehl_cook import DiehlCookNetwork, DiehlCookParams
+from spikingnn.diehl_cook import BACKENDS, DiehlCookNetwork, DiehlCookParams
 
 
 def parse_args(argv=None):
@@ -39,10 +39,12 @@ def parse_args(argv=None):
                         help="input rate of a white pixel in Hz, the boost half of it as in the paper (default: the "
                              "parameter set's)")
     parser.add_argument("--nu-final", type=float, default=None,
-                        help="anneal the learning rates linearly to this fraction over the pass (default: no annealing)")
+                        help="anneal the learning rates linearly to this fraction over the pass "
+                             "(default: no annealing)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="any other DiehlCookParams field, e.g. --set w_ie=42 (repeatable)")
-    parser.add_argument("--backend", choices=("numba", "numpy"), default="numba", help="numpy: the slow reference")
+    parser.add_argument("--backend", choices=BACKENDS, default="numba",
+                        help="numpy: the slow reference; textbook: the network of the book's units, slower still")
     return parser.parse_args(argv)
 
 

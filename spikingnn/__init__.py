@@ -19,7 +19,7 @@ _PUBLIC = {
     ".groups": ("ALIFGroup", "LIFGroup", "SynapseGroup"),
     ".monitors": ("SpikeMonitor", "StateMonitor", "population_rate"),
     ".network": ("Network",),
-    ".neurons": ("ALIF", "FirstOrderLIF", "lif_rate"),
+    ".neurons": ("ALIF", "ConductanceLIF", "FirstOrderLIF", "lif_rate"),
     ".params": ("ALIFParams", "LIFParams"),
     ".population_coding": ("Ensemble", "EnsembleParams"),
     ".serialization": ("load", "save"),

@@ -1,43 +1,49 @@
 """Unsupervised digit learning with STDP: the network of Diehl & Cook (2015), Front. Comput. Neurosci. 9:99.
 
+The neuron here: the conductance-based LIF of neurons.py (ConductanceLIF).
+
 Three layers. 784 Poisson **inputs**, one per pixel, fire at a rate proportional to the pixel's intensity
 (63.75 Hz for white). They drive N **excitatory** (E) neurons through plastic weights w (784, N). Each E neuron
 excites one **inhibitory** (I) partner, which inhibits every *other* E neuron: the first E neurons to fire
 silence the rest (soft winner-take-all), so different neurons come to learn different digits.
 
-Neurons are conductance-based leaky integrate-and-fire (voltages in mV, time in ms), for each layer
+The network is built from the book's pieces. Every neuron is the conductance-based LIF unit of the units
+chapter, ``neurons.ConductanceLIF`` (voltages in mV, time in ms; its docstring has the equations and the
+discrete step), for each layer
 
     tau_mem dv/dt = (v_rest - v) + ge (e_exc - v) + gi (e_inh - v),   tau_ge dge/dt = -ge,  tau_gi dgi/dt = -gi,
 
 a presynaptic spike adding its weight to ge (excitatory) or gi (inhibitory). An E neuron fires when
-v >= v_threshold_e - theta_offset + theta; its adaptive threshold theta rises by theta_plus at each spike and
-decays with tau_theta (homeostasis: a neuron that wins too often becomes harder to fire). After a spike v is
-reset and held at v_reset for the refractory period.
+v > v_threshold_e - theta_offset + theta; its adaptive threshold theta (from ``theta_init``) rises by theta_plus
+at each spike and decays with tau_theta (homeostasis: a neuron that wins too often becomes harder to fire);
+I neurons have no theta. After a spike v is reset to v_reset and held there for the refractory period.
+``DiehlCookParams.excitatory_neuron`` / ``inhibitory_neuron`` give the two units.
 
-Learning (the reference code's rule, on input -> E weights only), with nearest-spike traces reset to 1:
+Learning (the reference code's rule, on input -> E weights only) is ``stdp.py``'s pieces: three nearest-spike
+``Trace``s reset to 1 (x_pre with tau_pre, x_post1 with tau_post1, x_post2 with tau_post2), and
 
-    input i fires:   x_pre_i = 1;                    w_ij <- max(w_ij - nu_pre x_post1_j, 0)
-    E neuron j fires: w_ij <- min(w_ij + nu_post x_pre_i x_post2_j, w_max);   then x_post1_j = x_post2_j = 1
+    input i fires:   x_pre_i = 1;           w_ij <- max(w_ij - nu_pre x_post1_j, 0)                 (depress)
+    E neuron j fires: w_ij <- min(w_ij + nu_post x_pre_i x_post2_j, w_max);  x_post1_j = x_post2_j = 1  (potentiate)
 
-(x_post2_j taken *before* the reset, so potentiation grows with the neuron's own recent firing). Before each
-training image every E neuron's incoming weights are rescaled to sum to ``weight_sum`` (78).
+(x_post2_j taken *before* the reset, so potentiation grows with the neuron's own recent firing: the factor y_j
+of ``potentiate``). Before each training image every E neuron's incoming weights are rescaled to sum to
+``weight_sum`` (78): ``normalize_columns``.
 
 One image: 350 ms of input, then 150 ms of silence so the network returns to rest. If fewer than 5 E spikes
 occurred, the image is shown again with every rate raised by 32 Hz (for white). After training, each neuron
 is labelled with the class it fired most for (``assign_labels``) and an image is classified as the class whose
 neurons fired most on average (``classify``).
 
-Discrete step of dt = 0.5 ms, in this order (``spikingnn.kernels.diehl_cook`` runs it):
+Discrete step of dt = 0.5 ms, in this order (``TextbookPresentation`` composes it from the pieces;
+``spikingnn.kernels.diehl_cook`` fuses it into one compiled loop, and a test shows both give the same spikes
+and the same weights):
 
     1. input spikes of the step: ge_E += w[i, :] for each input i that fires, then its depression;
-    2. E layer: exact membrane step with each conductance held at its mean over the step, g_mean = g tau_g/dt
-       (1 - exp(-dt/tau_g)), so that a jump delivers exactly the charge of its exponential decay:
-       v <- v_inf + (v - v_inf) exp(-dt g_tot / tau_mem), v_inf = (v_rest + ge e_exc + gi e_inh) / g_tot,
-       g_tot = 1 + ge + gi;
-       then ge, gi <- g exp(-dt / tau_g); threshold, reset, theta += theta_plus, potentiation; each E spike
+    2. E layer: ``ConductanceLIF.step`` (exact membrane step with each conductance held at its mean over the
+       step, then the conductances decay; threshold, reset, theta += theta_plus), potentiation; each E spike
        adds w_ei to its partner's ge_I;
     3. I layer, the same way; each I spike adds w_ie to gi_E of every other E neuron;
-    4. traces x <- x exp(-dt / tau_x) and theta <- theta exp(-dt / tau_theta).
+    4. traces x <- x exp(-dt / tau_x) and theta <- theta exp(-dt / tau_theta) (theta frozen when not learning).
 
 An E spike in step t reaches its I partner at once, which fires in step t or t + 1; the other E neurons feel
 the inhibition from the step after that (two steps after the E spike, as in the reference code).
@@ -55,16 +61,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from functools import cached_property
 
 import numpy as np
 
 from ._io import atomic_write
 from ._signals import deferred_sigint
 from ._validation import as_rng, check_choice, check_finite, check_in_range, check_positive, check_shape
-from .kernels.diehl_cook import (Constants, State, rest_kernel, rest_reference, run_steps_kernel,
-                                 run_steps_reference)
+from .discretisation import exact_decay, step_count
+from .kernels.diehl_cook import Constants, State, rest_kernel, rest_reference, run_steps_kernel, run_steps_reference
+from .neurons import ConductanceLIF
+from .stdp import Trace, depress, normalize_columns, potentiate
 
-BACKENDS = ("numba", "numpy")
+BACKENDS = ("numba", "numpy", "textbook")
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,24 +160,48 @@ class DiehlCookParams:
 
     def steps(self, duration: float) -> int:
         """Number of dt steps in ``duration`` ms."""
-        return int(round(duration / self.dt))
+        return int(step_count(duration, self.dt))
+
+    def excitatory_neuron(self, learn: bool = True) -> ConductanceLIF:
+        """One E neuron, the book's unit: threshold v_threshold_e - theta_offset + theta, theta starting at
+        theta_init and adapting while learning (frozen otherwise: no jump, no decay)."""
+        return ConductanceLIF(
+            dt=self.dt, tau_mem=self.tau_mem_e, v_rest=self.v_rest_e, v_reset=self.v_reset_e,
+            v_threshold=self.v_threshold_e - self.theta_offset, e_exc=self.e_exc, e_inh=self.e_inh_e,
+            tau_ge=self.tau_ge, tau_gi=self.tau_gi, refractory=self.refractory_e, theta_init=self.theta_init,
+            theta_plus=self.theta_plus if learn else 0.0, tau_theta=self.tau_theta if learn else np.inf)
+
+    def inhibitory_neuron(self) -> ConductanceLIF:
+        """One I neuron, the book's unit without adaptation."""
+        return ConductanceLIF(
+            dt=self.dt, tau_mem=self.tau_mem_i, v_rest=self.v_rest_i, v_reset=self.v_reset_i,
+            v_threshold=self.v_threshold_i, e_exc=self.e_exc, e_inh=self.e_inh_i, tau_ge=self.tau_ge,
+            tau_gi=self.tau_gi, refractory=self.refractory_i)
+
+    @cached_property
+    def _units(self) -> tuple[ConductanceLIF, ConductanceLIF]:
+        """An E and an I unit whose step constants ``constants`` reads, built once: building validates, which
+        costs more than a fast presentation."""
+        return self.excitatory_neuron(), self.inhibitory_neuron()
 
     def constants(self, nu_scale: float = 1.0) -> Constants:
-        """The per-step numbers the kernels use (exact decays exp(-dt / tau)); ``nu_scale`` multiplies both
-        learning rates (``DiehlCookNetwork.train`` anneals them with it)."""
-        decay = lambda tau: float(np.exp(-self.dt / tau))  # noqa: E731
-        step_mean = lambda tau: float(tau / self.dt * -np.expm1(-self.dt / tau))  # noqa: E731  mean of exp over dt
+        """The per-step numbers the kernels use: the step constants of the two units, and exact decays
+        (``exact_decay``) for the traces; ``nu_scale`` multiplies both learning rates
+        (``DiehlCookNetwork.train`` anneals them with it)."""
+        exc, inh = self._units
+        e, i = exc.params, inh.params
+        decay = lambda tau: float(exact_decay(self.dt, tau))  # noqa: E731
         return Constants(
-            dt=self.dt, tau_mem_e=self.tau_mem_e, v_rest_e=self.v_rest_e, v_reset_e=self.v_reset_e,
-            v_threshold_e=self.v_threshold_e - self.theta_offset, refractory_steps_e=self.steps(self.refractory_e),
-            tau_mem_i=self.tau_mem_i, v_rest_i=self.v_rest_i, v_reset_i=self.v_reset_i,
-            v_threshold_i=self.v_threshold_i, refractory_steps_i=self.steps(self.refractory_i),
-            e_exc=self.e_exc, e_inh_e=self.e_inh_e, e_inh_i=self.e_inh_i,
-            decay_ge=decay(self.tau_ge), decay_gi=decay(self.tau_gi), mean_ge=step_mean(self.tau_ge),
-            mean_gi=step_mean(self.tau_gi), w_ei=self.w_ei, w_ie=self.w_ie,
+            decay_mem_e=exc.decay_mem, log_decay_mem_e=float(np.log(exc.decay_mem)), v_rest_e=e.v_rest,
+            v_reset_e=e.v_reset, v_threshold_e=e.v_threshold, refractory_steps_e=exc.refractory_steps,
+            decay_mem_i=inh.decay_mem, log_decay_mem_i=float(np.log(inh.decay_mem)), v_rest_i=i.v_rest,
+            v_reset_i=i.v_reset, v_threshold_i=i.v_threshold, refractory_steps_i=inh.refractory_steps,
+            e_exc=self.e_exc, e_inh_e=e.e_inh, e_inh_i=i.e_inh,
+            decay_ge=exc.decay_ge, decay_gi=exc.decay_gi, mean_ge=exc.mean_ge, mean_gi=exc.mean_gi,
+            w_ei=self.w_ei, w_ie=self.w_ie,
             decay_pre=decay(self.tau_pre), decay_post1=decay(self.tau_post1), decay_post2=decay(self.tau_post2),
-            nu_pre=self.nu_pre * nu_scale, nu_post=self.nu_post * nu_scale, w_max=self.w_max,
-            decay_theta=decay(self.tau_theta), theta_plus=self.theta_plus, g_negligible=self.g_negligible)
+            nu_pre=self.nu_pre * nu_scale, nu_post=self.nu_post * nu_scale, w_min=0.0, w_max=self.w_max,
+            decay_theta=exc.decay_theta, theta_plus=e.theta_plus, g_negligible=self.g_negligible)
 
 
 def poisson_events(rates, n_steps: int, dt: float, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -197,12 +230,6 @@ def poisson_events(rates, n_steps: int, dt: float, rng) -> tuple[np.ndarray, np.
     inputs = np.broadcast_to(active[:, None], steps.shape)[keep]
     np.cumsum(np.bincount(times, minlength=n_steps), out=event_ptr[1:])
     return event_ptr, inputs[np.argsort(times, kind="stable")].astype(np.int64)
-
-
-def normalize_columns(w: np.ndarray, total: float) -> None:
-    """Scale each column of ``w`` in place so that it sums to ``total`` (all-zero columns stay zero)."""
-    sums = w.sum(axis=0)
-    w *= np.divide(total, sums, out=np.ones_like(sums), where=sums > 0)
 
 
 def assign_labels(responses, labels, n_classes: int = 10) -> np.ndarray:
@@ -260,11 +287,77 @@ class RunningAccuracy:
         return float(self._hits[:scored].mean()) if scored else float("nan")
 
 
+class TextbookPresentation:
+    """The network's steps composed from the book's pieces, in plain Python: for reading, and for checking that
+    the fused kernel runs exactly this model (tests/test_one_book_diehl_cook.py).
+
+    Every E and I neuron is a ``ConductanceLIF`` stepped on its own; learning is ``stdp.py``'s ``Trace``,
+    ``depress`` and ``potentiate``. One step (the order of the module docstring):
+
+        1. the inputs firing: their weight rows are the E neurons' ge jumps; x_pre = 1; their rows are depressed
+        2. E neuron j steps with its ge jump and the inhibition of the previous step's I spikes; each E spike
+           potentiates its column with y_j = x_post2_j (before the reset), then x_post1_j = x_post2_j = 1
+        3. I neuron k steps with the jump w_ei if E neuron k fired; its spike inhibits every other E neuron by
+           w_ie, which they receive in the next step
+        4. the traces decay
+
+    The state is read from the network's ``State`` when built; ``store`` writes it back.
+    """
+
+    def __init__(self, params: DiehlCookParams, state: State, learn: bool, nu_scale: float = 1.0):
+        self.params, self.state, self.learn = params, state, learn
+        self.nu_pre, self.nu_post = params.nu_pre * nu_scale, params.nu_post * nu_scale
+        n = state.v_e.shape[0]
+        self.excitatory = [params.excitatory_neuron(learn) for _ in range(n)]
+        self.inhibitory = [params.inhibitory_neuron() for _ in range(n)]
+        for units, v, ge, gi, refractory in self._layers():
+            for unit, *values in zip(units, v.tolist(), ge.tolist(), gi.tolist(), refractory.tolist()):
+                unit.v, unit.ge, unit.gi, unit.refractory_left = values
+        for unit, theta in zip(self.excitatory, state.theta.tolist()):
+            unit.theta = theta
+        self.x_pre, self.x_post1, self.x_post2 = (Trace(x, tau, params.dt, "nearest") for x, tau in (
+            (state.x_pre, params.tau_pre), (state.x_post1, params.tau_post1), (state.x_post2, params.tau_post2)))
+        self.inhibition = np.zeros(n)          # gi jumps of the E neurons in the next step
+
+    def step(self, inputs) -> np.ndarray:
+        """One step; ``inputs``: indices of the inputs firing in it. Returns which E neurons fired."""
+        p, w = self.params, self.state.w
+        ge_jumps = w[inputs].sum(axis=0)
+        self.x_pre.record(inputs)
+        if self.learn:
+            depress(w, inputs, self.x_post1.x, self.nu_pre, 0.0, 0.0)
+        fired = np.array([unit.step(ge, gi) for unit, ge, gi in zip(self.excitatory, ge_jumps, self.inhibition)])
+        if self.learn:
+            potentiate(w, fired, self.x_pre.x, self.x_post2.x[fired], self.nu_post, p.w_max, 0.0)
+        self.x_post1.record(fired)
+        self.x_post2.record(fired)
+        fired_i = np.array([unit.step(p.w_ei * spiked, 0.0) for unit, spiked in zip(self.inhibitory, fired)])
+        self.inhibition = p.w_ie * (np.count_nonzero(fired_i) - fired_i)
+        for trace in (self.x_pre, self.x_post1, self.x_post2):
+            trace.decay()
+        return fired
+
+    def _layers(self):
+        """Each layer's units beside the ``State`` arrays that hold their v, ge, gi and refractory counters."""
+        s = self.state
+        return ((self.excitatory, s.v_e, s.ge_e, s.gi_e, s.refractory_e),
+                (self.inhibitory, s.v_i, s.ge_i, s.gi_i, s.refractory_i))
+
+    def store(self) -> None:
+        """Write the units' state back into the network's ``State`` (the pending inhibition joins gi_E)."""
+        for units, v, ge, gi, refractory in self._layers():
+            for k, unit in enumerate(units):
+                v[k], ge[k], gi[k], refractory[k] = unit.v, unit.ge, unit.gi, unit.refractory_left
+        self.state.gi_e[:] += self.inhibition
+        self.state.theta[:] = [unit.theta for unit in self.excitatory]
+
+
 class DiehlCookNetwork:
     """The Diehl & Cook (2015) network with ``n_neurons`` E and as many I neurons (see the module docstring).
 
     ``backend='numba'`` runs each presentation as one compiled kernel; ``'numpy'`` runs the plain-NumPy
-    reference (same results, for reading and for checking). All randomness (initial weights, input spikes)
+    reference, ``'textbook'`` the composition of the book's units (``TextbookPresentation``, stepping the whole
+    rest too): the same results, for reading and for checking. All randomness (initial weights, input spikes)
     comes from ``seed`` (an int or a Generator).
 
     >>> net = DiehlCookNetwork(n_neurons=100, seed=0)        # doctest: +SKIP
@@ -306,20 +399,40 @@ class DiehlCookNetwork:
         p = self.params
         pixels = np.asarray(image, dtype=float).reshape(-1)
         check_shape("image", pixels, (self.n_input,))
-        run_steps, rest = (run_steps_kernel, rest_kernel) if self.backend == "numba" else \
-            (run_steps_reference, rest_reference)
-        constants, max_rate = p.constants(nu_scale), p.max_rate
+        show, max_rate = self._presentation(learn, nu_scale), p.max_rate
         for _ in range(p.max_presentations):
             if learn:
                 normalize_columns(self.state.w, p.weight_sum)
-            event_ptr, event_inputs = poisson_events(pixels / 255.0 * max_rate, p.steps(p.presentation), p.dt, self.rng)
-            counts = np.zeros(self.n_neurons, dtype=np.int64)
-            run_steps(self.state, constants, event_ptr, event_inputs, learn, counts)
-            rest(self.state, constants, p.steps(p.rest), learn)
+            counts = show(*poisson_events(pixels / 255.0 * max_rate, p.steps(p.presentation), p.dt, self.rng))
             if counts.sum() >= p.min_spikes:
                 break
             max_rate += p.rate_boost
         return counts
+
+    def _presentation(self, learn: bool, nu_scale: float):
+        """``show(event_ptr, event_inputs) -> counts``: one presentation of the input events, then the rest, on
+        this network's backend; ``counts`` are the (n_neurons,) E spikes of the presentation."""
+        p, state = self.params, self.state
+        if self.backend == "textbook":
+            def show(event_ptr, event_inputs):
+                book = TextbookPresentation(p, state, learn, nu_scale)
+                counts = np.sum([book.step(event_inputs[start:stop]) for start, stop in
+                                 zip(event_ptr[:-1], event_ptr[1:])], axis=0, dtype=np.int64)
+                for _ in range(p.steps(p.rest)):
+                    book.step(event_inputs[:0])
+                book.store()
+                return counts
+            return show
+        run_steps, rest = (run_steps_kernel, rest_kernel) if self.backend == "numba" else \
+            (run_steps_reference, rest_reference)
+        constants = p.constants(nu_scale)
+
+        def show(event_ptr, event_inputs):
+            counts = np.zeros(self.n_neurons, dtype=np.int64)
+            run_steps(state, constants, event_ptr, event_inputs, learn, counts)
+            rest(state, constants, p.steps(p.rest), learn)
+            return counts
+        return show
 
     def train(self, images, labels=None, *, checkpoint=None, checkpoint_every: int = 5_000,
               progress: bool = True) -> "DiehlCookNetwork":
@@ -398,7 +511,8 @@ class DiehlCookNetwork:
                     getattr(net.state, name)[...] = data[name]
                 net.assignments = data["assignments"].copy()
             except (KeyError, ValueError, TypeError) as error:
-                raise ValueError(f"{path} is not a Diehl & Cook checkpoint written by DiehlCookNetwork.save: {error}")
+                raise ValueError(
+                    f"{path} is not a Diehl & Cook checkpoint written by DiehlCookNetwork.save: {error}") from error
         net.images_seen = int(header["images_seen"])
         bit_generator = getattr(np.random, header["rng"]["bit_generator"])()
         bit_generator.state = header["rng"]
@@ -406,5 +520,5 @@ class DiehlCookNetwork:
         return net
 
 
-__all__ = ["DiehlCookParams", "DiehlCookNetwork", "RunningAccuracy", "poisson_events", "normalize_columns",
+__all__ = ["DiehlCookParams", "DiehlCookNetwork", "TextbookPresentation", "RunningAccuracy", "poisson_events",
            "assign_labels", "classify"]

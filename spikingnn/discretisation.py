@@ -39,7 +39,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from ._validation import check_choice, check_in_range, check_non_negative, check_positive
@@ -50,15 +49,8 @@ INTEGRATORS = ("exact", "euler")
 
 
 def exact_decay(dt, tau):
-    """d = exp(-dt / tau): the factor by which x of tau dx/dt = -x shrinks over a time dt (scalar or array).
-
-    ``exact_decay_kernel`` is the same function compiled, for kernels whose decay depends on their state (the
-    conductance-based membrane of Diehl & Cook, whose time constant is tau_mem / g_total).
-    """
+    """d = exp(-dt / tau): the factor by which x of tau dx/dt = -x shrinks over a time dt (scalar or array)."""
     return np.exp(-np.true_divide(dt, tau))
-
-
-exact_decay_kernel = numba.njit(cache=True)(exact_decay)
 
 
 def decay_factor(dt, tau, integrator: str = "exact"):

@@ -59,7 +59,7 @@ import dataclasses
 import numpy as np
 
 from ._validation import check_finite, check_positive
-from .discretisation import LIFStep
+from .discretisation import LIFStep, exact_decay, step_count
 from .params import ALIFParams, LIFParams
 
 
@@ -319,24 +319,24 @@ class ConductanceLIF:
            (the mean of g exp(-t / tau_g) over the step: a jump delivers exactly the charge of its decay)
         3. ge <- ge exp(-dt / tau_ge),  gi <- gi exp(-dt / tau_gi)                             (exact)
         4. refractory: one step fewer left, v held, no spike; otherwise the exact step of (5) with
-           ge_bar, gi_bar held:  v <- v_inf + (v - v_inf) exp(-dt g_tot / tau_mem),
+           ge_bar, gi_bar held:  v <- v_inf + (v - v_inf) exp(-dt g_tot / tau_mem) = v_inf + (v - v_inf) d^g_tot,
+           d = exp(-dt / tau_mem) (the conductances shorten the time constant to tau_mem / g_tot);
            and v > v_threshold + theta -> spike: v <- v_reset, refractory for round(refractory / dt) steps,
            theta += theta_plus
         5. theta <- theta exp(-dt / tau_theta)
 
     Keyword parameters: the ``ConductanceLIFParams`` fields, plus ``dt`` (ms, default 0.1). State: ``v`` (mV),
-    ``ge``, ``gi``, ``refractory_left`` (steps) and ``theta`` (mV). Step constants: ``decay_ge``, ``decay_gi``,
-    ``decay_theta`` (exact decays), ``mean_ge``, ``mean_gi`` (m above) and ``refractory_steps``.
+    ``ge``, ``gi``, ``refractory_left`` (steps) and ``theta`` (mV). Step constants: ``decay_mem`` (d above),
+    ``decay_ge``, ``decay_gi``, ``decay_theta`` (exact decays), ``mean_ge``, ``mean_gi`` (m above) and
+    ``refractory_steps``.
     ``spikingnn.diehl_cook`` builds its two layers from this unit.
     """
 
     def __init__(self, *, dt: float = 0.1, **params):
-        from .discretisation import exact_decay, step_count  # (to join the imports at the top of the module)
-
         self.params = p = _scalar_params(ConductanceLIFParams(**params))
         self.dt = float(check_positive("dt", dt, "ms"))
-        self.decay_ge, self.decay_gi, self.decay_theta = (float(exact_decay(self.dt, tau))
-                                                          for tau in (p.tau_ge, p.tau_gi, p.tau_theta))
+        self.decay_mem, self.decay_ge, self.decay_gi, self.decay_theta = (
+            float(exact_decay(self.dt, tau)) for tau in (p.tau_mem, p.tau_ge, p.tau_gi, p.tau_theta))
         self.mean_ge = p.tau_ge / self.dt * (1.0 - self.decay_ge)
         self.mean_gi = p.tau_gi / self.dt * (1.0 - self.decay_gi)
         self.refractory_steps = int(step_count(p.refractory, self.dt))
@@ -366,9 +366,7 @@ class ConductanceLIF:
         else:
             g_total = 1.0 + ge_bar + gi_bar
             v_inf = (p.v_rest + ge_bar * p.e_exc + gi_bar * p.e_inh) / g_total
-            # The membrane's decay over the step, exp(-dt / tau_eff) with tau_eff = tau_mem / g_total: it
-            # changes with the conductances, so it is computed each step rather than once.
-            self.v = v_inf + (self.v - v_inf) * float(np.exp(-self.dt * g_total / p.tau_mem))
+            self.v = v_inf + (self.v - v_inf) * self.decay_mem**g_total
             spiked = self.v > p.v_threshold + self.theta
             if spiked:
                 self.v = p.v_reset

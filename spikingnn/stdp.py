@@ -1,5 +1,7 @@
 """Spike-timing-dependent plasticity (STDP): the pair-based rule, written with online traces.
 
+The neuron here: none: a synapse rule, on any group's spikes.
+
 The experiment (Bi & Poo 1998): a synapse grows when the presynaptic spike comes shortly *before* the
 postsynaptic one and shrinks when it comes shortly after. With Delta t = t_post - t_pre, the pair window is
 
@@ -23,18 +25,28 @@ Two ways of counting pairs, set by ``traces``:
 
 Discrete update, one step of length dt (``STDP.update``), in this order:
 
-    1. x_pre *= exp(-dt / tau_plus);  x_post *= exp(-dt / tau_minus)          (exact decay)
-    2. x_pre += s_pre (all-to-all)  or  x_pre[s_pre] = 1 (nearest)
+    1. x_pre *= exp(-dt / tau_plus);  x_post *= exp(-dt / tau_minus)          (exact decay, ``Trace.decay``)
+    2. x_pre += s_pre (all-to-all)  or  x_pre[s_pre] = 1 (nearest)           (``Trace.record``)
     3. rows i with s_pre_i:     w_ij -= a_minus x_post_j f_minus(w_ij)   (x_post without this step's spikes)
     4. columns j with s_post_j: w_ij += a_plus  x_pre_i  f_plus(w_ij)    (x_pre with this step's spikes)
     5. x_post += s_post  or  x_post[s_post] = 1
 
 so a pair k steps apart changes w by exactly the window at Delta t = k dt, and a pair in the same step
-(Delta t = 0) potentiates by a_plus. Weight dependence (``bounds``): ``'hard'`` has f = 1 and clips w to
-[w_min, w_max] (additive STDP); ``'soft'`` has f_plus(w) = (w_max - w)^mu, f_minus(w) = (w - w_min)^mu
-(mu = 1: multiplicative STDP, van Rossum, Bi & Turrigiano 2000; 0 < mu < 1: Gütig et al. 2003), clipped too
-in case a large all-to-all trace overshoots. Steps 3-4 are ``spikingnn.kernels.stdp``: they touch only the
-rows and columns of neurons that spiked.
+(Delta t = 0) potentiates by a_plus. Weight dependence (``bounds``): ``'hard'`` has f = 1 (additive STDP);
+``'soft'`` has f_plus(w) = (w_max - w)^mu, f_minus(w) = (w - w_min)^mu (mu = 1: multiplicative STDP, van Rossum,
+Bi & Turrigiano 2000; 0 < mu < 1: Gütig et al. 2003). Either way depression stops at w_min and potentiation at
+w_max, in case a large all-to-all trace overshoots. Steps 3-4 are ``depress`` and ``potentiate`` of
+``spikingnn.kernels.stdp`` (beside their kernels): they touch only the rows and columns of neurons that spiked.
+
+The pieces, each usable on its own (``spikingnn.diehl_cook`` builds its learning from them):
+
+* ``Trace``: one trace per neuron, its exact decay and the jump of a spike (all-to-all or nearest);
+* ``depress(w, pre_idx, x_post, a_minus, w_min, mu)`` and ``potentiate(w, post_idx, x_pre, y, a_plus, w_max, mu)``:
+  steps 3 and 4. Potentiation carries one more factor y_j per postsynaptic neuron: 1 for the pair rule; the
+  neuron's own slow trace just before its spike in the triplet rule (Pfister & Gerstner 2006) in the minimal
+  form Diehl & Cook use, w_ij += nu_post x_pre_i x_post2_j;
+* ``normalize_columns(w, total)``: synaptic scaling, each postsynaptic neuron's incoming weights rescaled to
+  sum to ``total`` (Diehl & Cook do it before every image).
 """
 from __future__ import annotations
 
@@ -43,8 +55,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._validation import check_choice, check_finite, check_non_negative, check_positive, check_shape
-from .kernels.stdp import (csr_column_index, stdp_csr_kernel, stdp_csr_reference, stdp_dense_kernel,
-                           stdp_dense_reference)
+from .discretisation import exact_decay, step_count
+from .kernels.stdp import (
+    csr_column_index,
+    depress,
+    potentiate,
+    stdp_csr_kernel,
+    stdp_csr_reference,
+    stdp_dense_kernel,
+    stdp_dense_reference,
+)
 
 BOUNDS = ("hard", "soft")
 TRACES = ("all_to_all", "nearest")
@@ -87,6 +107,40 @@ class STDPParams:
         check_choice("traces", self.traces, TRACES)
 
 
+class Trace:
+    """One spike trace per neuron, updated in place in the array ``x``::
+
+        tau dx/dt = -x + sum_f delta(t - t_f)          ('all_to_all': each spike adds 1)
+        tau dx/dt = -x,  x(t_f) = 1                    ('nearest': each spike sets x to 1)
+
+    so x = sum over past spikes of exp(-(t - t_f) / tau), or exp(-(t - t_last) / tau) for the nearest spike.
+    Discrete: ``decay()`` is the exact step x <- x exp(-dt / tau); ``record(spikes)`` the jump of the spikes of
+    a step (a boolean mask or distinct indices).
+    """
+
+    def __init__(self, x: np.ndarray, tau: float, dt: float, mode: str = "all_to_all"):
+        self.x = x
+        self.decay_factor = float(exact_decay(check_positive("dt", dt, "ms"), check_positive("tau", tau, "ms")))
+        self.mode = check_choice("mode", mode, TRACES)
+
+    def decay(self) -> None:
+        """x <- x exp(-dt / tau): one step without spikes."""
+        self.x *= self.decay_factor
+
+    def record(self, spikes) -> None:
+        """The jump of this step's spikes: x += 1 (all-to-all) or x = 1 (nearest)."""
+        if self.mode == "nearest":
+            self.x[spikes] = 1.0
+        else:
+            self.x[spikes] += 1.0
+
+
+def normalize_columns(w: np.ndarray, total: float) -> None:
+    """Scale each column of ``w`` in place so that it sums to ``total`` (all-zero columns stay zero)."""
+    sums = w.sum(axis=0)
+    w *= np.divide(total, sums, out=np.ones_like(sums), where=sums > 0)
+
+
 def stdp_window(delta_t, params: STDPParams = STDPParams()) -> np.ndarray:
     """The analytic pair window Delta w(Delta t), Delta t = t_post - t_pre in ms (hard bounds)."""
     delta_t = np.asarray(delta_t, dtype=float)
@@ -99,7 +153,8 @@ class STDP:
 
     ``update(weights, pre_spikes, post_spikes)`` advances the traces by one step of ``dt`` ms and changes
     ``weights`` in place (a dense (n_pre, n_post) ndarray, or a scipy CSR matrix whose ``.data`` changes).
-    The traces are sized at the first update; ``reset_state()`` zeroes them.
+    The traces (``pre_trace`` with tau_plus, ``post_trace`` with tau_minus, both ``Trace``) are sized at the
+    first update; ``reset_state()`` zeroes them.
 
     >>> rule = STDP(dt=1.0, a_plus=0.01, tau_plus=20.0)
     >>> w = np.full((1, 1), 0.5)
@@ -113,16 +168,14 @@ class STDP:
         self.params = STDPParams(**params)
         self.dt = float(check_positive("dt", dt, "ms"))
         self.backend = check_choice("backend", backend, BACKENDS)
-        self.decay_pre = float(np.exp(-self.dt / self.params.tau_plus))
-        self.decay_post = float(np.exp(-self.dt / self.params.tau_minus))
-        self.x_pre = self.x_post = None
+        self.pre_trace = self.post_trace = None
         self._csr_pattern = self._csr_columns = None
 
     def reset_state(self) -> None:
         """Zero both traces (as if no neuron had ever spiked)."""
-        for trace in (self.x_pre, self.x_post):
+        for trace in (self.pre_trace, self.post_trace):
             if trace is not None:
-                trace[:] = 0.0
+                trace.x[:] = 0.0
 
     def update(self, weights, pre_spikes, post_spikes) -> None:
         """One step: decay the traces, add this step's spikes, change the weights of the neurons that spiked."""
@@ -130,21 +183,17 @@ class STDP:
         pre_spikes, post_spikes = np.asarray(pre_spikes, dtype=bool), np.asarray(post_spikes, dtype=bool)
         check_shape("pre_spikes", pre_spikes, (n_pre,))
         check_shape("post_spikes", post_spikes, (n_post,))
-        if self.x_pre is None or self.x_pre.shape != (n_pre,) or self.x_post.shape != (n_post,):
-            self.x_pre, self.x_post = np.zeros(n_pre), np.zeros(n_post)
-        self.x_pre *= self.decay_pre
-        self.x_post *= self.decay_post
-        self._add_spikes(self.x_pre, pre_spikes)
+        p = self.params
+        if self.pre_trace is None or self.pre_trace.x.shape != (n_pre,) or self.post_trace.x.shape != (n_post,):
+            self.pre_trace = Trace(np.zeros(n_pre), p.tau_plus, self.dt, p.traces)
+            self.post_trace = Trace(np.zeros(n_post), p.tau_minus, self.dt, p.traces)
+        self.pre_trace.decay()
+        self.post_trace.decay()
+        self.pre_trace.record(pre_spikes)
         pre_idx, post_idx = np.flatnonzero(pre_spikes), np.flatnonzero(post_spikes)
         if pre_idx.size or post_idx.size:
             self._apply(weights, pre_idx, post_idx)
-        self._add_spikes(self.x_post, post_spikes)
-
-    def _add_spikes(self, trace, spikes) -> None:
-        if self.params.traces == "nearest":
-            trace[spikes] = 1.0
-        else:
-            trace += spikes
+        self.post_trace.record(post_spikes)
 
     def _apply(self, weights, pre_idx, post_idx) -> None:
         p = self.params
@@ -154,10 +203,10 @@ class STDP:
         if getattr(weights, "format", None) == "csr":
             kernel = stdp_csr_kernel if numba_path else stdp_csr_reference
             kernel(weights.data, weights.indptr, weights.indices, *self._column_index(weights),
-                   self.x_pre, self.x_post, pre_idx, post_idx, *constants)
+                   self.pre_trace.x, self.post_trace.x, pre_idx, post_idx, *constants)
         elif isinstance(weights, np.ndarray):
             kernel = stdp_dense_kernel if numba_path else stdp_dense_reference
-            kernel(weights, self.x_pre, self.x_post, pre_idx, post_idx, *constants)
+            kernel(weights, self.pre_trace.x, self.post_trace.x, pre_idx, post_idx, *constants)
         else:
             raise ValueError(f"weights must be a dense numpy array or a scipy CSR matrix; got {type(weights).__name__}")
 
@@ -177,7 +226,7 @@ def pair_weight_change(delta_t: float, dt: float = 0.1, w0: float = 0.5, **param
     ``stdp_window(delta_t)`` exactly for multiples of dt. Used by the tests and ``visualizations/stdp_viz.py``.
     """
     rule = STDP(dt=dt, **params)
-    lag = int(round(abs(delta_t) / dt))
+    lag = int(step_count(abs(delta_t), dt))
     first, second = (0, 1) if delta_t >= 0 else (1, 0)     # which side (pre 0, post 1) spikes first
     w = np.full((1, 1), float(w0))
     for step in range(lag + 1):
@@ -186,3 +235,7 @@ def pair_weight_change(delta_t: float, dt: float = 0.1, w0: float = 0.5, **param
         spikes[second][0] |= step == lag
         rule.update(w, spikes[0], spikes[1])
     return float(w[0, 0] - w0)
+
+
+__all__ = ["STDP", "STDPParams", "Trace", "depress", "potentiate", "normalize_columns", "stdp_window",
+           "pair_weight_change"]

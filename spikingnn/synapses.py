@@ -1,5 +1,7 @@
 """One synapse: the first-order (exponential) post-synaptic current.
 
+The neuron here: none: the current into any neuron.
+
 A presynaptic spike does not inject a single instant of current; it opens channels that close over a few
 milliseconds. The simplest model (Gerstner et al., *Neuronal Dynamics*, 2014, sec. 3.1; Dayan & Abbott 2001,
 sec. 5.8) lets the synaptic current i_syn decay with ``tau_syn`` and jump by ``weight`` at every presynaptic
@@ -36,20 +38,21 @@ from __future__ import annotations
 import numpy as np
 
 from ._validation import check_finite, check_non_negative, check_positive
+from .discretisation import exact_decay
 
 
 class FirstOrderSynapse:
     """Exponential synapse: tau_syn di_syn/dt = -i_syn, i_syn jumping by ``weight`` at each presynaptic spike.
 
     Parameters: ``tau_syn`` (ms, > 0), ``weight`` (finite; current per spike, negative = inhibitory),
-    ``dt`` (ms, > 0). State: ``i_syn`` (starts at 0). Derived: ``alpha = exp(-dt / tau_syn)``.
+    ``dt`` (ms, > 0). State: ``i_syn`` (starts at 0). Derived: ``alpha = exp(-dt / tau_syn)`` (``exact_decay``).
     """
 
     def __init__(self, tau_syn: float = 5.0, weight: float = 1.0, dt: float = 0.1):
         self.tau_syn = float(check_positive("tau_syn", tau_syn, "ms"))
         self.weight = float(check_finite("weight", weight))
         self.dt = float(check_positive("dt", dt, "ms"))
-        self.alpha = float(np.exp(-self.dt / self.tau_syn))
+        self.alpha = float(exact_decay(self.dt, self.tau_syn))
         self.reset_state()
 
     def reset_state(self) -> None:

@@ -1,5 +1,6 @@
 """The Diehl & Cook (2015) network: fused kernel against the NumPy reference, the rest in closed form,
-labelling and classification, normalisation, input statistics, checkpoints and resuming."""
+labelling and classification, input statistics, checkpoints and resuming (the units and the learning pieces, and
+the kernel against the network composed from them: tests/test_one_book_diehl_cook.py)."""
 import dataclasses
 import json
 import os
@@ -7,13 +8,17 @@ import signal
 
 import numpy as np
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from spikingnn.diehl_cook import (DiehlCookNetwork, DiehlCookParams, RunningAccuracy, assign_labels, classify,
-                                  normalize_columns, poisson_events)
-from spikingnn.kernels.diehl_cook import (State, rest_kernel, rest_reference, run_steps_kernel,
-                                          run_steps_reference)
+from spikingnn.diehl_cook import (
+    DiehlCookNetwork,
+    DiehlCookParams,
+    RunningAccuracy,
+    assign_labels,
+    classify,
+    poisson_events,
+)
+from spikingnn.kernels.diehl_cook import State, rest_kernel, rest_reference, run_steps_kernel, run_steps_reference
+from spikingnn.stdp import normalize_columns
 
 N_INPUT = 64          # 8x8 "images" keep the tests fast; the network is the same for any input size
 SMALL = DiehlCookParams(weight_sum=78.0 * N_INPUT / 784)   # the same mean weight as with 784 inputs
@@ -116,17 +121,6 @@ def test_no_input_no_spikes_boosts_to_the_cap_and_theta_decays_in_closed_form():
     assert counts.sum() == 0
     elapsed = 7 * (params.presentation + params.rest)
     np.testing.assert_allclose(net.theta, params.theta_init * np.exp(-elapsed / params.tau_theta), rtol=1e-12)
-
-
-@given(seed=st.integers(0, 2**32 - 1), total=st.floats(1.0, 200.0))
-def test_normalisation_sets_every_column_sum(seed, total):
-    rng = np.random.default_rng(seed)
-    w = rng.uniform(0, 1, size=(30, 7))
-    w[:, 3] = 0.0
-    normalize_columns(w, total)
-    sums = w.sum(axis=0)
-    np.testing.assert_allclose(np.delete(sums, 3), total, rtol=1e-12)
-    assert sums[3] == 0.0
 
 
 def test_training_keeps_weights_in_bounds_and_columns_normalised():

@@ -44,7 +44,7 @@ def test_training_layer_is_the_population_and_the_unit(backend, reset, adaptive,
     rng = np.random.default_rng(seed)
     beta, v_threshold = rng.uniform(0.3, 0.99, n), rng.uniform(0.5, 1.5, n)
     rho, beta_adapt = (float(rng.uniform(0.8, 0.99)), float(rng.uniform(0.0, 1.0))) if adaptive else (0.0, 0.0)
-    current = rng.normal(0.3, 0.6, (60, n))
+    current = (1.0 - beta) * v_threshold * rng.normal(1.0, 1.5, (60, n))     # the steady membrane near threshold
     cache = _layer(current, beta, v_threshold, reset, rho, beta_adapt, backend)
 
     params = training_lif_params(beta, v_threshold, DT, reset, rho if adaptive else None, beta_adapt)
@@ -165,7 +165,7 @@ def test_reset_subtract_has_one_meaning():
     kwargs = dict(tau_mem=10.0, v_reset=-0.3, refractory=0.3, reset="subtract", dt=0.1)
     unit, group = FirstOrderLIF(**kwargs), LIFGroup(1, **kwargs)
     unit.v = group.v = 0.95
-    drive = 3.0                              # one step from 0.95 lands above 1
+    drive = 10.0                             # one step from 0.95 lands above 1
     assert unit.step(drive) and group.step(drive)[0]
     v_step = math.exp(-0.01) * 0.95 + (1 - math.exp(-0.01)) * drive
     assert unit.v == pytest.approx(v_step - (1.0 + 0.3)) == group.v[0]
@@ -181,13 +181,13 @@ def test_a_lif_params_record_validates_the_reset():
 
 # ---------------------------------------------------------------------------- the same words, README and code
 def _readme_neuron_column():
-    """{module path: 'the neuron here' cell} from the README's chapter table."""
+    """{module path: 'the neuron here' cell} from the README's chapter table (the first module of each row: the
+    chapter the row is about)."""
     table, readme = {}, (PACKAGE.parent / "README.md").read_text()
     for line in readme.split("## The chapters")[1].split("\n## ")[0].splitlines():
         cells = [c.strip() for c in line.strip("|").split("|")]
         if len(cells) == 3 and cells[2] and cells[0].startswith("`"):
-            for module in cells[0].replace("`", "").split(", "):
-                table[module] = cells[2]
+            table[cells[0].replace("`", "").split(", ")[0]] = cells[2]
     return table
 
 

@@ -5,9 +5,25 @@ import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spikingnn.kernels.stdp import (csr_column_index, stdp_csr_kernel, stdp_csr_reference, stdp_dense_kernel,
-                                    stdp_dense_reference)
-from spikingnn.stdp import STDP, STDPParams, pair_weight_change, stdp_window
+from spikingnn.kernels.stdp import (
+    csr_column_index,
+    depress_weight,
+    potentiate_weight,
+    stdp_csr_kernel,
+    stdp_csr_reference,
+    stdp_dense_kernel,
+    stdp_dense_reference,
+)
+from spikingnn.stdp import (
+    STDP,
+    STDPParams,
+    Trace,
+    depress,
+    normalize_columns,
+    pair_weight_change,
+    potentiate,
+    stdp_window,
+)
 
 
 def analytic_window(delta_t, a_plus, a_minus, tau_plus, tau_minus):
@@ -152,6 +168,69 @@ def test_rule_on_csr_equals_rule_on_dense_at_stored_synapses(backend):
         dense_rule.update(dense, pre, post)
     coo = matrix.tocoo()
     np.testing.assert_allclose(coo.data, dense[coo.row, coo.col], rtol=1e-12)
+
+
+@given(tau=st.floats(1.0, 50.0), dt=st.sampled_from([0.1, 0.5, 1.0]), seed=st.integers(0, 2**32 - 1))
+def test_traces_are_sums_of_exponentials_of_past_spikes(tau, dt, seed):
+    """After the decay of step n, x = sum over spike steps k < n of exp(-(n - k) dt / tau) (all-to-all) or the term
+    of the latest spike alone (nearest): the exact solution of tau dx/dt = -x + jumps, sampled."""
+    rng = np.random.default_rng(seed)
+    spikes = rng.random((120, 3)) < 0.1
+    traces = {mode: Trace(np.zeros(3), tau, dt, mode) for mode in ("all_to_all", "nearest")}
+    for step in range(120):
+        for trace in traces.values():
+            trace.decay()
+            trace.record(spikes[step])
+    age = dt * (120 - np.arange(120))[:, None] - dt      # time from each step's spikes to the end of step 119
+    kernels = np.where(spikes, np.exp(-age / tau), 0.0)
+    np.testing.assert_allclose(traces["all_to_all"].x, kernels.sum(axis=0), rtol=1e-9)
+    latest = np.array([kernels[np.flatnonzero(spikes[:, k])[-1], k] if spikes[:, k].any() else 0.0 for k in range(3)])
+    np.testing.assert_allclose(traces["nearest"].x, latest, rtol=1e-9)
+    with pytest.raises(ValueError, match="mode"):
+        Trace(np.zeros(3), tau, dt, "triplet")
+    with pytest.raises(ValueError, match="tau"):
+        Trace(np.zeros(3), 0.0, dt)
+
+
+def test_each_bound_stops_the_direction_it_moves():
+    """Depression stops at w_min, potentiation at w_max; a weight above w_max (left there by rescaling, as in
+    Diehl & Cook) keeps its value under depression and is brought down to w_max by potentiation."""
+    w = np.array([[0.05, 1.3, 0.5]])
+    depress(w, np.array([0]), np.array([1.0, 1.0, 0.0]), 0.1, 0.0, 0.0)
+    np.testing.assert_array_equal(w, [[0.0, 1.2, 0.5]])
+    potentiate(w, np.array([1, 2]), np.array([1.0]), 1.0, 0.7, 1.0, 0.0)
+    np.testing.assert_array_equal(w, [[0.0, 1.0, 1.0]])
+
+
+def test_potentiation_scales_with_the_postsynaptic_factor():
+    """Delta w_ij = a_plus x_pre_i y_j (w_max - w_ij)^mu: Diehl & Cook's y_j = x_post2_j, 1 for pair STDP; the
+    compiled one-weight forms agree with the NumPy pieces."""
+    rng = np.random.default_rng(5)
+    w0, x_pre, y = rng.uniform(0.0, 0.5, (6, 4)), rng.uniform(0, 1, 6), rng.uniform(0, 1, 4)
+    for mu in (0.0, 1.0):
+        w = w0.copy()
+        potentiate(w, np.arange(4), x_pre, y, 0.3, 1.0, mu)
+        np.testing.assert_allclose(w - w0, 0.3 * np.outer(x_pre, y) * (1.0 - w0) ** mu, rtol=0, atol=1e-15)
+        one_by_one = [[potentiate_weight(w0[i, j], x_pre[i], y[j], 0.3, 1.0, mu) for j in range(4)] for i in range(6)]
+        np.testing.assert_allclose(one_by_one, w, rtol=1e-13)
+        w = w0.copy()
+        depress(w, np.arange(6), y, 0.3, 0.0, mu)
+        one_by_one = [[depress_weight(w0[i, j], y[j], 0.3, 0.0, mu) for j in range(4)] for i in range(6)]
+        np.testing.assert_allclose(one_by_one, w, rtol=1e-13)
+        np.testing.assert_allclose(w, np.maximum(w0 - 0.3 * y * w0**mu, 0.0), rtol=1e-12)
+
+
+@given(seed=st.integers(0, 2**32 - 1), total=st.floats(1.0, 200.0))
+def test_normalisation_sets_every_column_sum(seed, total):
+    rng = np.random.default_rng(seed)
+    w = rng.uniform(0, 1, size=(30, 7))
+    w[:, 3] = 0.0
+    before = w.copy()
+    normalize_columns(w, total)
+    sums = w.sum(axis=0)
+    np.testing.assert_allclose(np.delete(sums, 3), total, rtol=1e-12)
+    assert sums[3] == 0.0
+    np.testing.assert_allclose(w[:, 0] / before[:, 0], total / before[:, 0].sum(), rtol=1e-12)   # a rescaling
 
 
 def test_invalid_parameters_and_inputs_raise_value_errors():

@@ -25,15 +25,14 @@ from .stdp import depress, depress_weight, potentiate, potentiate_weight
 class Constants(NamedTuple):
     """Per-step numbers derived from ``DiehlCookParams`` (decays are exact, ``discretisation.exact_decay``)."""
 
-    dt: float
-    tau_mem_e: float
     decay_mem_e: float
+    log_decay_mem_e: float
     v_rest_e: float
     v_reset_e: float
     v_threshold_e: float
     refractory_steps_e: int
-    tau_mem_i: float
     decay_mem_i: float
+    log_decay_mem_i: float
     v_rest_i: float
     v_reset_i: float
     v_threshold_i: float
@@ -78,14 +77,15 @@ class State(NamedTuple):
     x_post2: np.ndarray
 
 
-def membrane(v, ge, gi, v_rest, e_inh, tau_mem, c):
+def membrane(v, ge, gi, v_rest, e_inh, log_decay_mem, c):
     """Exact step of tau_mem dv/dt = (v_rest - v) + ge (e_exc - v) + gi (e_inh - v) with each conductance held
-    at its mean over the step (``g * mean_ge``, ``g * mean_gi``), so each input spike delivers its exact charge."""
+    at its mean over the step (``g * mean_ge``, ``g * mean_gi``), so each input spike delivers its exact charge:
+    v <- v_inf + (v - v_inf) decay_mem^g_total (``ConductanceLIF.step``)."""
     ge, gi = ge * c.mean_ge, gi * c.mean_gi
     g_total = 1.0 + ge + gi
     v_inf = (v_rest + ge * c.e_exc + gi * e_inh) / g_total
-    # exp(-dt / tau_eff), tau_eff = tau_mem / g_total: it changes with the conductances, so it is computed here
-    return v_inf + (v - v_inf) * np.exp(-c.dt * g_total / tau_mem)
+    # decay_mem^g_total as exp(g_total ln decay_mem): one exp per neuron and step, half the cost of a power
+    return v_inf + (v - v_inf) * np.exp(g_total * log_decay_mem)
 
 
 def can_fire(s, c, n_steps, learn):
@@ -135,7 +135,7 @@ def _step_reference(s, c, inputs, learn, counts):
     if learn:
         depress(s.w, inputs, s.x_post1, c.nu_pre, c.w_min, 0.0)
     fired = _layer_step_reference(s.v_e, s.ge_e, s.gi_e, s.refractory_e, c.v_rest_e, c.v_reset_e, c.e_inh_e,
-                                  c.tau_mem_e, c.v_threshold_e + s.theta, c.refractory_steps_e, c)
+                                  c.log_decay_mem_e, c.v_threshold_e + s.theta, c.refractory_steps_e, c)
     counts += fired                                    # 2. E spikes: STDP, homeostasis, drive to I
     s.ge_i[fired] += c.w_ei
     if learn:
@@ -144,7 +144,7 @@ def _step_reference(s, c, inputs, learn, counts):
     s.x_post1[fired] = 1.0
     s.x_post2[fired] = 1.0
     fired_i = _layer_step_reference(s.v_i, s.ge_i, s.gi_i, s.refractory_i, c.v_rest_i, c.v_reset_i, c.e_inh_i,
-                                    c.tau_mem_i, c.v_threshold_i, c.refractory_steps_i, c)
+                                    c.log_decay_mem_i, c.v_threshold_i, c.refractory_steps_i, c)
     n_fired_i = np.count_nonzero(fired_i)              # 3. each I spike inhibits every other E neuron
     if n_fired_i:
         s.gi_e[:] += c.w_ie * (n_fired_i - fired_i)
@@ -154,12 +154,13 @@ def _step_reference(s, c, inputs, learn, counts):
         s.theta[:] *= c.decay_theta
 
 
-def _layer_step_reference(v, ge, gi, refractory, v_rest, v_reset, e_inh, tau_mem, threshold, refractory_steps, c):
+def _layer_step_reference(v, ge, gi, refractory, v_rest, v_reset, e_inh, log_decay_mem, threshold, refractory_steps,
+                          c):
     """Membrane update of one layer in place (refractory neurons held), then its conductances decay; a neuron
     fires when v > threshold. Returns who fired."""
     held = refractory > 0
     refractory[held] -= 1
-    v[:] = np.where(held, v, membrane(v, ge, gi, v_rest, e_inh, tau_mem, c))
+    v[:] = np.where(held, v, membrane(v, ge, gi, v_rest, e_inh, log_decay_mem, c))
     ge *= c.decay_ge
     gi *= c.decay_gi
     fired = ~held & (v > threshold)
@@ -196,7 +197,7 @@ _largest_conductance_kernel = numba.njit(cache=True)(_largest_conductance)
 
 
 @numba.njit(cache=True)
-def _neuron_step(v, ge, gi, refractory, k, v_rest, v_reset, e_inh, tau_mem, threshold, refractory_steps, c):
+def _neuron_step(v, ge, gi, refractory, k, v_rest, v_reset, e_inh, log_decay_mem, threshold, refractory_steps, c):
     """Neuron k of ``_layer_step_reference``: membrane step (or held), its conductances decay; returns whether
     it fired."""
     g_exc, g_inh = ge[k], gi[k]
@@ -204,7 +205,7 @@ def _neuron_step(v, ge, gi, refractory, k, v_rest, v_reset, e_inh, tau_mem, thre
     if refractory[k] > 0:
         refractory[k] -= 1
         return False
-    v[k] = _membrane(v[k], g_exc, g_inh, v_rest, e_inh, tau_mem, c)
+    v[k] = _membrane(v[k], g_exc, g_inh, v_rest, e_inh, log_decay_mem, c)
     if v[k] <= threshold:
         return False
     v[k] = v_reset
@@ -225,7 +226,7 @@ def _step_kernel(s, c, event_inputs, start, stop, learn, counts, fired_i):
             for j in range(n):
                 s.w[i, j] = depress_weight(s.w[i, j], s.x_post1[j], c.nu_pre, c.w_min, 0.0)
     for j in range(n):                                 # 2. E layer
-        if _neuron_step(s.v_e, s.ge_e, s.gi_e, s.refractory_e, j, c.v_rest_e, c.v_reset_e, c.e_inh_e, c.tau_mem_e,
+        if _neuron_step(s.v_e, s.ge_e, s.gi_e, s.refractory_e, j, c.v_rest_e, c.v_reset_e, c.e_inh_e, c.log_decay_mem_e,
                         c.v_threshold_e + s.theta[j], c.refractory_steps_e, c):
             counts[j] += 1
             s.ge_i[j] += c.w_ei
@@ -238,7 +239,7 @@ def _step_kernel(s, c, event_inputs, start, stop, learn, counts, fired_i):
     n_fired_i = 0                                      # 3. I layer, then lateral inhibition
     for k in range(n):
         fired_i[k] = _neuron_step(s.v_i, s.ge_i, s.gi_i, s.refractory_i, k, c.v_rest_i, c.v_reset_i, c.e_inh_i,
-                                  c.tau_mem_i, c.v_threshold_i, c.refractory_steps_i, c)
+                                  c.log_decay_mem_i, c.v_threshold_i, c.refractory_steps_i, c)
         n_fired_i += fired_i[k]
     for m in range(n):                                 # 4. traces decay to the end of the step
         s.gi_e[m] += c.w_ie * (n_fired_i - fired_i[m])
