@@ -44,7 +44,7 @@ def test_training_layer_is_the_population_and_the_unit(backend, reset, adaptive,
     rng = np.random.default_rng(seed)
     beta, v_threshold = rng.uniform(0.3, 0.99, n), rng.uniform(0.5, 1.5, n)
     rho, beta_adapt = (float(rng.uniform(0.8, 0.99)), float(rng.uniform(0.0, 1.0))) if adaptive else (0.0, 0.0)
-    current = (1.0 - beta) * v_threshold * rng.normal(1.0, 1.5, (60, n))     # the steady membrane near threshold
+    current = v_threshold * rng.normal(0.4, 0.5, (60, n))         # a few steps to threshold, for every leak
     cache = _layer(current, beta, v_threshold, reset, rho, beta_adapt, backend)
 
     params = training_lif_params(beta, v_threshold, DT, reset, rho if adaptive else None, beta_adapt)

@@ -46,7 +46,8 @@ def plot_leak(ax):
 
 
 def plot_refractory(ax):
-    """The same strong input with and without a 4 ms refractory period: v is clamped, the next spike waits."""
+    """The same strong input with and without a 4 ms refractory period: v is held after the reset, the next spike
+    waits."""
     refractory, duration = 4.0, 40.0
     currents = np.full(round(duration / DT), 3.0)
     for refractory_ms, color in ((0.0, "tab:gray"), (refractory, "tab:blue")):

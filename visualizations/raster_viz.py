@@ -5,8 +5,8 @@
 Writes raster.png: 1,000 LIF neurons (800 excitatory, 200 inhibitory, ~80 inputs each; ``spikingnn/cuba.py``)
 for 500 ms. (a) the spikes of every neuron; (b) the population rate; (c) the membrane potential of three
 excitatory neurons with the threshold: the inputs keep v near threshold, and each crossing is a spike, a reset
-to -60 mV and 5 ms of refractory clamp. Since the resting potential (-49 mV) lies above threshold, the neurons
-would fire at 19 Hz alone; the balance of excitation and inhibition holds them to a few Hz, irregularly.
+to -60 mV, held there for a 5 ms refractory period. Since the resting potential (-49 mV) lies above threshold, the
+neurons would fire at 19 Hz alone; the balance of excitation and inhibition holds them to a few Hz, irregularly.
 """
 import numpy as np
 

@@ -1,8 +1,8 @@
-"""SNNClassifier: a spiking image classifier trained by surrogate-gradient BPTT, scikit-learn style.
+"""SNNClassifier: a spiking image classifier trained by surrogate-gradient BPTT, scikit-learn style::
 
-    >>> model = SNNClassifier(hidden=(100,), num_steps=25, epochs=5)      # doctest: +SKIP
-    >>> model.fit(train_images, train_labels, validation_data=(test_images, test_labels))
-    >>> model.score(test_images, test_labels)
+    model = SNNClassifier(hidden=(100,), num_steps=25, epochs=5)
+    model.fit(train_images, train_labels, validation_data=(test_images, test_labels))
+    model.score(test_images, test_labels)
 
 Each batch: encode the images (``encoders.py``), run the network forward over T steps (``network.py``), take
 the loss of the output layer (``losses.py``), backpropagate through time (``layers.py``) and step the optimiser

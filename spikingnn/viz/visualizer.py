@@ -8,9 +8,13 @@ from spikingnn.viz.activity import plot_membrane, plot_population_rate, plot_ras
 class SpikeVisualizer:
     """Tutorial-style facade; every method returns a matplotlib Figure.
 
+    >>> import numpy as np
     >>> viz = SpikeVisualizer(dt=1.0)
-    >>> fig = viz.plot_spike_train(spikes)                  # (T, n) or (T,) bool
-    >>> fig = viz.plot_membrane_potential(v, threshold=1.0)
+    >>> spikes = np.random.default_rng(0).random((100, 5)) < 0.1          # (T, n) or (T,) bool
+    >>> fig = viz.plot_spike_train(spikes)
+    >>> len(fig.axes[0].collections[0].get_offsets()) == int(spikes.sum())      # one tick per spike
+    True
+    >>> fig = viz.plot_membrane_potential(np.linspace(0.0, 1.2, 50), threshold=1.0)
     """
 
     def __init__(self, dt: float = 1.0):
