@@ -195,6 +195,7 @@ def test_progress_bar_and_epoch_summaries(monkeypatch, capsys, compiling):
         assert progress.COMPILING not in err and " 0/4 " in frames[0]
 
 
+@pytest.mark.slow          # compiles every training kernel into an empty cache: about a minute
 def test_first_run_says_it_is_compiling_and_later_runs_do_not(tmp_path):
     """With an empty Numba cache (NUMBA_CACHE_DIR) the kernels compile: the bar says so and shows no ETA for the
     first batch; a second process finds them in the cache and says nothing."""
