@@ -1,7 +1,8 @@
 """One book: every chapter runs the same neuron, through the same discretisation.
 
 The oracle of each test is another chapter: the training layers against the populations and the single units
-(under the mapping ``discretisation.training_lif_params`` that ``training/layers.py`` documents), each chapter's
+(under the mapping ``discretisation.training_lif_params`` that ``training/layers.py`` documents), Diehl & Cook's
+fused kernel against its network composed of ``ConductanceLIF`` units and ``stdp.py``'s pieces, each chapter's
 step constants against ``spikingnn.discretisation``, and each documented update formula, evaluated here on random
 values, against the code that claims to run it.
 """
@@ -15,8 +16,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import spikingnn
+from spikingnn.diehl_cook import DiehlCookNetwork, DiehlCookParams, TextbookPresentation, poisson_events
 from spikingnn.discretisation import LIFStep, exact_decay, training_lif_params
 from spikingnn.groups import ALIFGroup, LIFGroup, SynapseGroup
+from spikingnn.kernels.diehl_cook import State, run_steps_kernel, run_steps_reference
 from spikingnn.neurons import ALIF, FirstOrderLIF
 from spikingnn.params import ALIFParams, LIFParams
 from spikingnn.synapses import FirstOrderSynapse
@@ -199,3 +202,91 @@ def test_readme_and_each_chapter_name_the_same_neuron():
         path = PACKAGE / module / "layers.py" if module.endswith("/") else PACKAGE / module
         docstring = ast.get_docstring(ast.parse(path.read_text()))
         assert f"The neuron here: {words}." in " ".join(docstring.split()), module
+
+
+# ------------------------------------------------ Diehl & Cook: the fused kernel is the book's pieces, composed
+
+N_INPUT, N_NEURONS = 100, 12          # 10x10 images, a small network
+PARAMS = DiehlCookParams(presentation=120.0, rest=60.0, max_rate=127.5, rate_boost=63.75,
+                         weight_sum=78.0 * N_INPUT / 784, nu_pre=4e-3, nu_post=0.2)   # short, fast-learning
+
+
+def bar_images(rng, n_images, size=10):
+    """Bright bars (rows or columns) of random position and brightness: digits of a sort (uint8 pixels)."""
+    images = np.zeros((n_images, size, size), dtype=np.uint8)
+    for image in images:
+        k = rng.integers(0, size - 2)
+        bar = (slice(k, k + 2), slice(None)) if rng.random() < 0.5 else (slice(None), slice(k, k + 2))
+        image[bar] = rng.integers(150, 256, size=image[bar].shape)
+    return images
+
+
+def assert_states_close(a, b, err_msg=""):
+    """Same state to float tolerance (the units' Python floats against the kernel's arithmetic, and the rest
+    stepped through against its closed form, which drops conductances below g_negligible = 1e-12)."""
+    for name in State._fields:
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-9, atol=1e-9,
+                                   err_msg=f"{name} {err_msg}")
+
+
+@pytest.mark.parametrize("learn", [True, False])
+def test_fused_kernel_and_reference_equal_the_network_of_textbook_pieces(learn):
+    """Same seed, same images, three backends: the same E spikes at every presentation, the same weights, thresholds,
+    membranes, conductances and traces afterwards. The textbook network steps ConductanceLIF units one by one and
+    learns with stdp.py's Trace, depress, potentiate and normalize_columns."""
+    images = bar_images(np.random.default_rng(0), 4)
+    networks = {backend: DiehlCookNetwork(N_NEURONS, N_INPUT, PARAMS, seed=1, backend=backend)
+                for backend in ("numba", "numpy", "textbook")}
+    initial = networks["numba"].weights.copy()
+    total = 0
+    for k, image in enumerate(images):
+        counts = {backend: net.present(image, learn) for backend, net in networks.items()}
+        np.testing.assert_array_equal(counts["numba"], counts["textbook"], err_msg=f"image {k}")
+        np.testing.assert_array_equal(counts["numpy"], counts["textbook"], err_msg=f"image {k}")
+        total += counts["numba"].sum()
+    for backend in ("numba", "numpy"):
+        assert_states_close(networks[backend].state, networks["textbook"].state, err_msg=backend)
+    assert total >= 4 * PARAMS.min_spikes
+    if learn:   # learning happened: beyond what normalisation alone does, weights moved and thresholds rose
+        normalised = initial * (PARAMS.weight_sum / initial.sum(axis=0))
+        assert np.abs(networks["textbook"].weights - normalised).max() > 0.05
+        assert networks["textbook"].theta.max() > PARAMS.theta_init + PARAMS.theta_plus / 2
+
+
+def test_kernel_equals_textbook_step_by_step_under_heavy_input():
+    """Dense input events for 240 steps (membranes near threshold, many E and I spikes, learning on): after every
+    step the kernel, the reference and the textbook composition hold the same spikes and the same state."""
+    rng = np.random.default_rng(2)
+    net = DiehlCookNetwork(N_NEURONS, N_INPUT, PARAMS, seed=3)
+    event_ptr, event_inputs = poisson_events(rng.uniform(0, 300, N_INPUT), 240, PARAMS.dt, rng)
+    constants = PARAMS.constants()
+    kernel, reference, book_state = (State(*(a.copy() for a in net.state)) for _ in range(3))
+    book = TextbookPresentation(PARAMS, book_state, learn=True)
+    n_spikes = 0
+    for t in range(240):
+        inputs = event_inputs[event_ptr[t]:event_ptr[t + 1]]
+        ptr = np.array([0, inputs.size])
+        counts_kernel, counts_reference = np.zeros(N_NEURONS, np.int64), np.zeros(N_NEURONS, np.int64)
+        run_steps_kernel(kernel, constants, ptr, inputs, True, counts_kernel)
+        run_steps_reference(reference, constants, ptr, inputs, True, counts_reference)
+        fired = book.step(inputs)
+        book.store()
+        np.testing.assert_array_equal(counts_kernel, fired, err_msg=f"step {t}")
+        np.testing.assert_array_equal(counts_reference, fired, err_msg=f"step {t}")
+        assert_states_close(kernel, book_state, err_msg=f"kernel, step {t}")
+        assert_states_close(reference, book_state, err_msg=f"reference, step {t}")
+        n_spikes += fired.sum()
+    assert n_spikes > 10 and np.any(book_state.gi_e > 0)
+
+
+def test_the_network_is_made_of_the_units():
+    """The kernel's constants are the units' step constants, and the E threshold is v_threshold_e - theta_offset
+    + theta, with theta starting at theta_init."""
+    constants, exc, inh = PARAMS.constants(), PARAMS.excitatory_neuron(), PARAMS.inhibitory_neuron()
+    assert (constants.decay_ge, constants.mean_ge, constants.decay_gi, constants.mean_gi) == (
+        exc.decay_ge, exc.mean_ge, inh.decay_gi, inh.mean_gi)
+    assert (constants.refractory_steps_e, constants.refractory_steps_i) == (10, 4)
+    assert exc.params.v_threshold + exc.theta == PARAMS.v_threshold_e - PARAMS.theta_offset + PARAMS.theta_init
+    frozen = PARAMS.excitatory_neuron(learn=False)
+    assert frozen.params.theta_plus == 0.0 and frozen.decay_theta == 1.0
+    assert constants.decay_theta == pytest.approx(math.exp(-PARAMS.dt / PARAMS.tau_theta), rel=1e-15)
