@@ -318,7 +318,7 @@ def test_bad_data_is_refused():
 def test_mnist_subset_learns_quickly():
     datasets = pytest.importorskip("spikingnn.datasets")
     try:
-        X, y = datasets.load_mnist("train")
+        X, y = datasets.load_mnist("train", download=False)
     except (FileNotFoundError, OSError, ValueError) as error:
         pytest.skip(f"MNIST not available: {error}")
     model = SNNClassifier(epochs=1, random_state=0).fit(X[:6000], y[:6000], progress=False)
