@@ -6,7 +6,8 @@
 Training shows images/s and the running accuracy estimate (last 10,000 images, current labelling), saves a
 checkpoint every --checkpoint-every images and on Ctrl-C. Then the frozen network labels its neurons on the
 training images, classifies the test images, prints the accuracy, and saves the network (weights, thresholds,
-labels) to OUT/network.npz and the figures to OUT/results.json.
+labels) to OUT/network.npz and the figures to OUT/results.json; with --report, also OUT/report.html (receptive fields
+and labels, interactive: ``spikingnn.report``).
 """
 from __future__ import annotations
 
@@ -43,6 +44,8 @@ def parse_args(argv=None):
                              "(default: no annealing)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="any other DiehlCookParams field, e.g. --set w_ie=42 (repeatable)")
+    parser.add_argument("--report", action="store_true",
+                        help="also write OUT/report.html, the interactive report of the run (needs plotly)")
     parser.add_argument("--backend", choices=BACKENDS, default="numba",
                         help="numpy: the slow reference; textbook: the network of the book's units, slower still")
     return parser.parse_args(argv)
@@ -104,6 +107,10 @@ def main(argv=None) -> int:
     with atomic_write(out / "results.json", "w") as handle:
         json.dump(results, handle, indent=2)
     print(f"saved {out / 'network.npz'} and {out / 'results.json'}")
+    if args.report:
+        from spikingnn.report import write_report
+
+        print(f"wrote {write_report(out)}")
     return 0
 
 
