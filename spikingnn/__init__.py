@@ -26,6 +26,8 @@ _PUBLIC = {
     ".sources": ("ConstantCurrent", "PoissonSource", "TimeVaryingCurrent"),
     ".stdp": ("STDP", "STDPParams"),
     ".synapses": ("FirstOrderSynapse",),
+    ".tasks": ("cue_accumulation", "permuted_mnist", "sequential_mnist"),
+    ".training.eprop": ("RecurrentNetwork",),
     ".training.model": ("SNNClassifier",),
 }
 _MODULE_OF = {name: module for module, names in _PUBLIC.items() for name in names}

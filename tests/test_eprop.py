@@ -1,0 +1,196 @@
+"""e-prop (spikingnn.training.eprop, spikingnn.kernels.eprop) against an independent oracle: BPTT through the training
+layers with the gradient stopped through the recurrent spikes and the reset; the read-out gradient against finite
+differences; the Numba kernel against its NumPy reference; memory that does not grow with T."""
+import itertools
+import tracemalloc
+
+import numpy as np
+import pytest
+
+from spikingnn.kernels import eprop as eprop_kernels
+from spikingnn.kernels.projection import project, spike_weight_grad_reference
+from spikingnn.tasks import cue_accumulation
+from spikingnn.training.eprop import RecurrentNetwork, sequence_cross_entropy
+from spikingnn.training.layers import NeuronSpec, dense_backward, dense_forward, neuron_backward, neuron_forward
+from spikingnn.training.losses import rate_regularizer
+from spikingnn.training.surrogate import FastSigmoid
+
+T, BATCH, N_IN, HIDDEN, CLASSES = 60, 3, 5, 7, 3
+KAPPA, RATE_REG, TARGET = 0.9, 0.5, 0.05
+
+
+def _case(rng, reset, alif, random_feedback, dtype=np.float64):
+    """A small network and batch in which every neuron kind fires now and then."""
+    x = (rng.random((T, BATCH, N_IN)) < 0.3).astype(dtype)
+    w_in, w_rec = rng.normal(0, 0.8, (N_IN, HIDDEN)), rng.normal(0, 0.5, (HIDDEN, HIDDEN))
+    w_out, b_out = rng.normal(0, 1, (HIDDEN, CLASSES)), rng.normal(0, 0.1, CLASSES)
+    feedback = rng.normal(0, 1, (HIDDEN, CLASSES)) if random_feedback else w_out
+    beta, v_threshold = rng.uniform(0.8, 0.95, HIDDEN), rng.uniform(0.5, 1.0, HIDDEN)
+    rho, beta_adapt = (0.97, 0.2) if alif else (0.0, 0.0)
+    labels, loss_steps = rng.integers(0, CLASSES, BATCH), np.zeros(T, bool)
+    loss_steps[[20, *range(T - 15, T)]] = True
+    spec = NeuronSpec(reset, True, rho, beta_adapt, FastSigmoid(3.0))
+    arrays = [a.astype(dtype) for a in (w_in, w_rec, w_out, b_out, feedback, beta, v_threshold)]
+    number = np.dtype(dtype).type
+    args = (x, labels, loss_steps, *arrays, *map(number, (rho, beta_adapt, KAPPA)), spec.reset_code,
+            spec.surrogate.code, number(spec.surrogate.slope), number(RATE_REG), number(TARGET))
+    return args, spec
+
+
+def _stopped_bptt(args, spec):
+    """BPTT through the training layers, with the recurrent current s[t-1] @ w_rec computed once from the forward
+    spikes and then held fixed (no gradient through the recurrent spikes) and the reset detached (``spec``)."""
+    x, labels, loss_steps, w_in, w_rec, w_out, b_out, feedback, beta, v_threshold = args[:10]
+    current_in, _ = dense_forward(x, w_in, np.zeros(HIDDEN), "numpy")
+    s, _ = neuron_forward(current_in, beta, v_threshold, w_rec, spec, "numpy")
+    s_prev = np.concatenate([np.zeros_like(s[:1]), s[:-1]])
+    s_fixed, cache = neuron_forward(current_in + project(s_prev, w_rec), beta, v_threshold, None, spec, "numpy")
+    np.testing.assert_array_equal(s_fixed, s)       # the same run, only the gradient paths differ
+    y_current, out_cache = dense_forward(s, w_out, b_out, "numpy")
+    _, y_cache = neuron_forward(y_current, np.full(CLASSES, KAPPA), np.ones(CLASSES), None,
+                                NeuronSpec(reset="readout"), "numpy")
+    loss, d_y, scores = sequence_cross_entropy(y_cache.v, labels, loss_steps)
+    d_y_current, _ = neuron_backward(np.zeros_like(d_y), d_y, y_cache, False)
+    _, d_w_out, d_b_out = dense_backward(d_y_current, out_cache)
+    _, (d_reg,) = rate_regularizer([s], RATE_REG, TARGET)
+    d_current, _ = neuron_backward(project(d_y_current, feedback.T) + d_reg, None, cache, False)
+    return (spike_weight_grad_reference(x, d_current), spike_weight_grad_reference(s_prev, d_current), d_w_out,
+            d_b_out, loss, scores, s.sum(axis=0))
+
+
+NAMES = ("d_w_in", "d_w_rec", "d_w_out", "d_b_out", "loss", "scores", "counts")
+
+
+@pytest.mark.parametrize("reset,alif,random_feedback", list(itertools.product(("subtract", "zero"), (False, True),
+                                                                              (False, True))))
+def test_eprop_equals_bptt_with_stopped_gradients(reset, alif, random_feedback):
+    """Learning signal x eligibility trace, gathered forward, is BPTT's gradient once the gradient is stopped through
+    the recurrent spikes and the reset (Bellec et al. 2020's numerical check), for LIF and ALIF, both resets, and
+    with the feedback matrix in place of w_out^T (random e-prop); the Numba kernel gives the same numbers."""
+    rng = np.random.default_rng(["subtract", "zero"].index(reset) + 2 * alif + 4 * random_feedback)
+    args, spec = _case(rng, reset, alif, random_feedback)
+    oracle = _stopped_bptt(args, spec)
+    assert 0.02 < oracle[-1].mean() / T < 0.5, "the case should make some spikes, not too many"
+    for kernel in (eprop_kernels.eprop_gradients_reference, eprop_kernels.eprop_gradients_kernel):
+        for name, want, got in zip(NAMES, oracle, kernel(*args)):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, err_msg=f"{kernel.__name__}: {name}")
+
+
+def test_kernel_matches_reference_in_float32():
+    """The float32 fast path stays with the reference (same spikes, gradients to float32 rounding)."""
+    args, _ = _case(np.random.default_rng(10), "subtract", True, False, dtype=np.float32)
+    reference, fast = eprop_kernels.eprop_gradients_reference(*args), eprop_kernels.eprop_gradients_kernel(*args)
+    for name, want, got in zip(NAMES, reference, fast):
+        assert np.asarray(got).dtype in (np.float32, np.float64), name
+        np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-5 * np.max(np.abs(want)), err_msg=name)
+
+
+def test_readout_gradient_matches_finite_differences():
+    """The read-out's part of the gradient is exact (no path is stopped): central differences of the loss in
+    w_out and b_out (the rate regulariser does not depend on them)."""
+    args, _ = _case(np.random.default_rng(11), "subtract", True, False)
+    args = list(args)
+    _, _, d_w_out, d_b_out, *_ = eprop_kernels.eprop_gradients_reference(*args)
+    for position, grad in ((5, d_w_out), (6, d_b_out)):
+        for index in [(0, 0), (3, 2), (6, 1)] if grad.ndim == 2 else [(0,), (2,)]:
+            losses = []
+            for step in (1e-6, -1e-6):
+                shifted = args.copy()
+                shifted[position] = args[position].copy()
+                shifted[position][index] += step
+                if position == 5:
+                    shifted[7] = shifted[5]          # symmetric feedback follows w_out; it does not enter the loss
+                losses.append(eprop_kernels.eprop_gradients_reference(*shifted)[4])
+            assert (losses[0] - losses[1]) / 2e-6 == pytest.approx(grad[index], rel=1e-5, abs=1e-9)
+
+
+def _peak_bytes(method, n_steps):
+    net = RecurrentNetwork(4, 8, 2, method=method, backend="numpy", dtype="float64", random_state=0)
+    rng = np.random.default_rng(0)
+    x = (rng.random((n_steps, 2, 4)) < 0.05).astype(np.float64)
+    labels, loss_steps = np.array([0, 1]), np.zeros(n_steps, bool)
+    loss_steps[-50:] = True
+    tracemalloc.start()
+    net.gradients(x, labels, loss_steps)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak
+
+
+def test_eprop_memory_does_not_grow_with_sequence_length():
+    """Peak memory of a gradient computation (NumPy backend, whose arrays tracemalloc sees) at T = 500 and 4,000:
+    e-prop keeps a few numbers per synapse, BPTT every state of every step."""
+    eprop = [_peak_bytes("eprop", n) for n in (500, 4000)]
+    bptt = [_peak_bytes("bptt", n) for n in (500, 4000)]
+    assert eprop[1] < 1.2 * eprop[0] + 4096, f"e-prop peak grew with T: {eprop} bytes"
+    assert bptt[1] > 5 * bptt[0], f"BPTT's peak should grow with T: {bptt} bytes"
+    assert eprop[1] < bptt[1] / 10, f"e-prop {eprop[1]} bytes against BPTT {bptt[1]} at T = 4000"
+
+
+@pytest.mark.parametrize("method,feedback", [("eprop", "symmetric"), ("eprop", "random"), ("bptt", "symmetric")])
+def test_training_learns_a_short_memory_task(method, feedback):
+    """One cue, 60 ms of delay (360 steps), short enough for a few fast steps: the loss falls on every method."""
+    net = RecurrentNetwork(8, 16, 2, method=method, feedback=feedback, lr=2e-2, random_state=1, rate_reg=0.0)
+    make = lambda k: cue_accumulation(16, 1, n_per_group=2, delay_ms=60.0, rng=np.random.default_rng([5, k]))  # noqa: E731
+    losses = [net.train_step(*make(k)).loss for k in range(20)]
+    assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5]), f"{method}/{feedback}: {losses}"
+
+
+def test_state_arrays_round_trip_and_checks():
+    """A network built with another seed, given the state of the first, predicts and learns as the first (random
+    feedback included)."""
+    first = RecurrentNetwork(8, 16, 2, feedback="random", random_state=1)
+    batch = cue_accumulation(4, 3, n_per_group=2, delay_ms=20.0, rng=0)
+    first.train_step(*batch)
+    second = RecurrentNetwork(8, 16, 2, feedback="random", random_state=2)
+    second.load_state_arrays(first.state_arrays())
+    np.testing.assert_array_equal(second.predict(batch.x, batch.loss_steps), first.predict(batch.x, batch.loss_steps))
+    assert second.train_step(*batch) == first.train_step(*batch)
+    with pytest.raises(ValueError, match="param/weights0.*shape \\(8, 17\\)"):
+        RecurrentNetwork(8, 17, 2).load_state_arrays(first.state_arrays())
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"n_hidden": 0}, r"n_hidden must be an integer in \[1, 65536\]"),
+    ({"n_outputs": 1}, r"n_outputs must be an integer in \[2, 65536\]"),
+    ({"tau_mem": -1.0}, "tau_mem must be > 0 ms"),
+    ({"method": "rtrl"}, "method must be one of 'bptt', 'eprop'"),
+    ({"feedback": "adaptive"}, "feedback must be one of"),
+    ({"neuron": "izhikevich"}, "neuron must be one of 'lif', 'alif'"),
+    ({"target_rate_hz": 2000.0}, r"target_rate_hz must be in \[0.0, 1000.0\]"),
+    ({"surrogate": "fast_sigmoid"}, "surrogate must be a"),
+])
+def test_bad_arguments_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        RecurrentNetwork(4, **kwargs)
+
+
+def test_bad_batches_are_refused():
+    net, x = RecurrentNetwork(4, 8, 2), np.zeros((10, 3, 4))
+    steps = np.ones(10, bool)
+    with pytest.raises(ValueError, match=r"x must have shape \(any, any, 4\)"):
+        net.train_step(np.zeros((10, 3, 5)), [0, 1, 0], steps)
+    with pytest.raises(ValueError, match=r"loss_steps must be a bool array of shape \(10,\)"):
+        net.train_step(x, [0, 1, 0], np.zeros(10, bool))
+    with pytest.raises(ValueError, match=r"labels must be 3 integers in \[0, 1\]"):
+        net.train_step(x, [0, 2, 0], steps)
+
+
+def test_cue_accumulation_example_trains_and_resumes(tmp_path, capsys):
+    """examples/cue_accumulation.py: a tiny run writes its checkpoint; the same command with more iterations resumes
+    from it instead of starting again."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parent.parent / "examples" / "cue_accumulation.py"
+    spec = importlib.util.spec_from_file_location("cue_accumulation_example", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    args = ["--hidden", "6", "--batch-size", "2", "--cues", "1", "--eval-every", "2", "--val-trials", "4",
+            "--out", str(tmp_path)]
+    example.main([*args, "--iterations", "1"])
+    with np.load(tmp_path / "checkpoint.npz") as saved:
+        assert int(saved["iteration"]) == 1
+    example.main([*args, "--iterations", "2"])
+    out = capsys.readouterr().out
+    assert "resuming from" in out and "iter     2" in out and "validation accuracy" in out
