@@ -4,7 +4,8 @@
     python benchmarks/bptt_vs_snntorch.py --batches 100 --repeats 5
 
 The identical network and training for every contender: 784-100-10, leaky integrate-and-fire neurons
-(snnTorch's ``Leaky``: beta 0.95, threshold 1, reset by subtraction, detached), T = 25 steps of Bernoulli rate
+(beta 0.95, threshold 1, reset by subtraction, detached: spikingnn subtracts in the step of the spike, the
+textbook LIF's exact step, snnTorch's ``Leaky`` one step later, undecayed), T = 25 steps of Bernoulli rate
 coding, fast-sigmoid surrogate (slope 25), cross-entropy on output spike counts, Adam (lr 5e-4), batch 128.
 Each contender trains ``--batches`` batches in its own subprocess (thread pools never mix) with the same number
 of threads (``--threads``, default 2, for NumPy/BLAS, Numba and torch), after a warm-up that compiles or loads
@@ -13,7 +14,8 @@ layer) run on one BLAS thread, which ``SNNClassifier.fit`` sets itself (threadpo
 ``OMP_WAIT_POLICY=passive`` (spikingnn's own default): with spinning OpenMP workers, torch and Numba slow down
 20-80x as soon as another process uses the cores. The contenders run interleaved (A, B, C, A, B, C, ...) and
 the median of the repeats is reported, with the ratios. Each worker also reports the peak resident memory of
-its whole process (an upper bound on the memory of one training step). snnTorch is optional (``pip install torch==2.13.0 snntorch``).
+its whole process (an upper bound on the memory of one training step). snnTorch is optional
+(``pip install torch==2.13.0 snntorch``).
 """
 from __future__ import annotations
 

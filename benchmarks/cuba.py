@@ -7,14 +7,14 @@ ratios: how many times longer each contender takes than spikingnn. Every contend
 own, with the same thread count, interleaved (spikingnn, Brian2 cpp_standalone, spikingnn, ...), and the
 median of the repeats is reported: on a shared machine a lone timing means little.
 
-What is timed: Brian2's own timer around its simulation loop (its code generation and compilation are
-excluded and reported apart, and so is its set-up: creating the synapses, initialising the variables); for
-spikingnn, ``Network.run`` in a fresh process whose Numba cache is warm, after ``Network.build`` (the set-up:
-building the network and gathering its arrays, reported apart): the run loop alone; plus the loading of the
-compiled simulation kernel from the cache (what compiling costs with a warm cache); plus, in addition, Numba's own start-up, which the first call of any jitted function in a
-process pays once, whatever the function (about 0.4 s here: Numba imports its implementation modules, SciPy's
-BLAS among them, and compiles its runtime; with the full garbage collection its new objects make due), as
-Brian2 pays its import and start-up outside its timer.
+What is timed: Brian2's own timer around its simulation loop (its code generation and compilation are excluded and
+reported apart, and so is its set-up: creating the synapses, initialising the variables); for spikingnn,
+``Network.run`` in a fresh process whose Numba cache is warm, after ``Network.build`` (the set-up: building the
+network and gathering its arrays, reported apart): the run loop alone; plus the loading of the compiled simulation
+kernel from the cache (what compiling costs with a warm cache); plus, in addition, Numba's own start-up, which the
+first call of any jitted function in a process pays once, whatever the function (about 0.4 s here: Numba imports its
+implementation modules, SciPy's BLAS among them, and compiles its runtime; with the full garbage collection its new
+objects make due), as Brian2 pays its import and start-up outside its timer.
 
     python benchmarks/cuba.py                          # the three sizes, 3 repeats, 1 thread
     python benchmarks/cuba.py --sizes 4000:0.02 --repeats 5 --threads 2

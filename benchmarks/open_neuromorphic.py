@@ -10,14 +10,15 @@ runs all 500 steps, the backward pass differentiates ``output_spikes.sum()`` wit
 Those libraries publish GPU figures only; these are CPU figures, with ``--threads`` threads (default 2) for
 every contender, each in its own subprocess, interleaved, median of ``--repeats``.
 
-Neurons: spikingnn and snnTorch: ``Leaky`` semantics, beta 0.95, threshold 1, reset by subtraction (detached),
-fast-sigmoid surrogate. Norse 1.1.0: ``LIFBoxCell`` with tau_mem_inv = 50/s at dt = 1 ms (its Euler step is
-beta = 0.95 with the input scaled by 0.05, so its input is multiplied by 20), reset to zero in the same step and not detached, and its SuperSpike
-backward ignores ``alpha``: a different neuron, comparable in cost. No ``torch.compile`` (the published Norse
-figure used it on a GPU). Memory: the peak resident memory of the worker process (input, weights, the
-recorded states and gradients included). Peers are optional: ``pip install torch==2.13.0 snntorch`` and
-``pip install --no-deps norse nir nirtorch`` (a plain ``pip install norse`` pulls a CUDA build of torch).
-"""
+Neurons: beta 0.95, threshold 1, reset by subtraction (detached), fast-sigmoid surrogate; spikingnn subtracts the
+threshold in the step of the spike (the textbook LIF's exact step, see training/layers.py), snnTorch's ``Leaky`` one
+step later, undecayed: the same cost. Norse 1.1.0: ``LIFBoxCell`` with tau_mem_inv = 50/s at dt = 1 ms (its Euler
+step is beta = 0.95 with the input scaled by 0.05, so its input is multiplied by 20), reset to zero in the same step
+and not detached, and its SuperSpike backward ignores ``alpha``: a different neuron, comparable in cost. No
+``torch.compile`` (the published Norse figure used it on a GPU). Memory: the peak resident memory of the worker
+process (input, weights, the recorded states and gradients included). Peers are optional: ``pip install
+torch==2.13.0 snntorch`` and ``pip install --no-deps norse nir nirtorch`` (a plain ``pip install norse`` pulls a
+CUDA build of torch)."""
 from __future__ import annotations
 
 import argparse
