@@ -4,8 +4,10 @@
     spikingnn train --out runs/mnist --resume                     # continue an interrupted run
     spikingnn evaluate --model runs/mnist                          # accuracy, confusion matrix, SynOps, energy
     spikingnn predict --model runs/mnist --image my_digit.png --raster raster.png
+    spikingnn export --model runs/mnist --out mnist.nir            # to NIR, for snnTorch, Norse, chips
 
-(``python -m spikingnn ...`` is the same command; ``--model`` takes a model file or its run folder.) Every
+(``python -m spikingnn ...`` is the same command; ``--model`` takes a model file, a NIR file (``.nir``, with
+``--dt``, see ``spikingnn.nir``) or a run folder.) Every
 option of ``train`` left out takes ``SNNClassifier``'s default, so ``spikingnn train --out DIR`` trains the
 library's default recipe. ``--limit N`` trains on the first N training images; each epoch's validation uses
 the whole test split, or its first ``--val-limit N`` images. A training run keeps everything in its ``--out``
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import io
 import json
 import os
@@ -60,6 +63,8 @@ CHOICES = {"dataset": DATASETS, "lr_schedule": LR_SCHEDULES}
 MINIMUM = {"limit": 1, "val_limit": 1}
 DATA_DIR_HELP = (f"folder holding the dataset's IDX files (else ${ENV_VAR}/<dataset>, then the cache; see the "
                  f"README, How data is found)")
+MODEL_HELP = "a saved model (.npz), a NIR graph (.nir) or a run folder, e.g. runs/mnist"
+NIR_DT_HELP = "time step (ms) to run a .nir model with (default: the one in its metadata)"
 RESUME_MAY_CHANGE = ("epochs", "val_limit", "data_dir")          # everything else must stay as the run began
 
 
@@ -333,12 +338,22 @@ def _model_file(given) -> Path:
     return path
 
 
-def _load_model(path: Path, flag: str):
+def _check_dt(dt) -> None:
+    if dt is not None and not (np.isfinite(dt) and dt > 0):
+        raise ValueError(f"--dt must be a time step > 0 ms; got {dt!r}")
+
+
+def _load_model(path: Path, flag: str, dt=None):
+    """A saved model, or a NIR graph (``.nir``) imported with time step ``dt`` ms (default: its metadata's)."""
     from spikingnn.serialization import load
 
     try:
+        if path.suffix == ".nir":
+            from spikingnn.nir import from_nir
+
+            return from_nir(path, dt)
         return load(path)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, ImportError) as exc:     # ImportError: the optional nir package is missing
         raise ValueError(f"{flag}: {exc}") from None
 
 
@@ -392,6 +407,10 @@ def cmd_train(args) -> int:
     summary = f"test accuracy {accuracy:.2%} ({len(y_val)} images); " if accuracy is not None else ""
     _plot_history(model, out)
     print(f"done: {model.epoch_} epoch(s); {summary}model saved to {checkpoint}")
+    if args.report:
+        from spikingnn.report import write_report
+
+        print(f"wrote {write_report(out, data_dir=options['data_dir'])}")
     return 0
 
 
@@ -423,7 +442,8 @@ def cmd_evaluate(args) -> int:
     model_path = _model_file(args.model)
     out = _check_out_folder(args.out or model_path.parent, "--out")
     _check_value("limit", args.limit, "an integer", "--limit", may_be_none=True)
-    model = _load_model(model_path, "--model")
+    _check_dt(args.dt)
+    model = _load_model(model_path, "--model", args.dt)
     run_config = model_path.parent / "config.json"
     run_options, _, run_where = _read_run_config(run_config) if run_config.is_file() else ({}, {}, {})
     dataset = args.dataset or run_options.get("dataset", "mnist")
@@ -457,11 +477,12 @@ def cmd_predict(args) -> int:
     model_path = _model_file(args.model)
     if args.raster and Path(args.raster).is_dir():
         raise ValueError(f"--raster {args.raster} is a folder; give the name of the PNG file to write")
+    _check_dt(args.dt)
     try:
         digit = prepare_digit(args.image)
     except (ValueError, OSError) as exc:      # not a picture, a folder, too large, no ink, ...
         raise ValueError(f"--image: {exc}") from None
-    model = _load_model(model_path, "--model")
+    model = _load_model(model_path, "--model", args.dt)
     record = model.record(digit[None])          # same spikes as predict: inference encoding is seeded per batch
     predicted = model.predict(digit[None])[0]
     from spikingnn.training.losses import output_scores
@@ -479,6 +500,24 @@ def cmd_predict(args) -> int:
     if args.raster:
         figure = plot_prediction(digit, output, membrane, loss=model.loss, dt=model.dt, class_names=model.classes_)
         print(f"wrote {_save_png(figure, Path(args.raster))}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    model_path, out = _model_file(args.model), Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give the name of the .nir file to write")
+    _check_dt(args.dt)
+    model = _load_model(model_path, "--model")
+    try:
+        from spikingnn.nir import to_nir, write
+
+        graph = to_nir(model, dt=args.dt, integrator=args.integrator)
+    except (ValueError, ImportError) as exc:         # an ALIF model, a leak without a time constant; no nir
+        raise ValueError(f"--model {model_path}: {exc}") from None
+    write(graph, out)
+    print(f"wrote {out}: {'-'.join(map(str, model.layer_sizes_))}, dt = {graph.metadata['dt'] * 1000:g} ms, "
+          f"{args.integrator} integration, reset {model.reset}")
     return 0
 
 
@@ -540,6 +579,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", required=True, help="run folder, e.g. runs/mnist")
     train.add_argument("--config", help="TOML file of options (flags override it)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+    train.add_argument("--report", action="store_true",
+                       help="also write OUT/report.html, the interactive report of the run (needs plotly: pip install "
+                            "spikingnn[report])")
     train.set_defaults(run=cmd_train)
 
     evaluate = _subcommand(
@@ -549,11 +591,12 @@ def build_parser() -> argparse.ArgumentParser:
         "folder default to those of the model's run.",
         "  spikingnn evaluate --model runs/mnist\n"
         "  spikingnn evaluate --model runs/mnist/model.npz --limit 1000 --out reports/")
-    evaluate.add_argument("--model", required=True, help="a saved model or its run folder, e.g. runs/mnist")
+    evaluate.add_argument("--model", required=True, help=MODEL_HELP)
     evaluate.add_argument("--dataset", choices=DATASETS, help="default: the run's dataset, else mnist")
     evaluate.add_argument("--data-dir", help=DATA_DIR_HELP + "; default: the run's")
     evaluate.add_argument("--limit", type=int, metavar="N", help="evaluate the first N test images only")
     evaluate.add_argument("--out", help="folder for confusion_matrix.png (default: the model's folder)")
+    evaluate.add_argument("--dt", type=float, metavar="MS", help=NIR_DT_HELP)
     evaluate.set_defaults(run=cmd_evaluate)
 
     predict = _subcommand(
@@ -563,10 +606,30 @@ def build_parser() -> argparse.ArgumentParser:
         "(or read-out membranes) are printed for every class.",
         "  spikingnn predict --model runs/mnist --image my_digit.jpg\n"
         "  spikingnn predict --model runs/mnist/model.npz --image seven.png --raster raster.png")
-    predict.add_argument("--model", required=True, help="a saved model or its run folder, e.g. runs/mnist")
+    predict.add_argument("--model", required=True, help=MODEL_HELP)
     predict.add_argument("--image", required=True, help="any picture pillow reads (PNG, JPEG, ...)")
     predict.add_argument("--raster", help="also save the output raster to this PNG file")
+    predict.add_argument("--dt", type=float, metavar="MS", help=NIR_DT_HELP)
     predict.set_defaults(run=cmd_predict)
+
+    export = _subcommand(
+        commands, "export", "write a model as a NIR graph (snnTorch, Norse, neuromorphic chips)",
+        "Export a saved model to NIR, the Neuromorphic Intermediate Representation (needs `pip install "
+        "spikingnn[nir]`): each layer becomes the continuous LIF (or LI read-out) whose step of --dt ms is the "
+        "trained layer, with exact integration, or forward Euler for importers that step with it (snnTorch, "
+        "Norse). See spikingnn.nir and the README's Interoperability section.",
+        "  spikingnn export --model runs/mnist --out mnist.nir\n"
+        "  spikingnn export --model runs/mnist/model.npz --out mnist_euler.nir --dt 0.1 --integrator euler")
+    export.add_argument("--model", required=True, help=MODEL_HELP)
+    export.add_argument("--out", required=True, help="the NIR file to write, e.g. mnist.nir")
+    export.add_argument("--dt", type=float, metavar="MS", help="the time step of one layer update, ms (default: "
+                        "the model's dt); the graph's time constants are in seconds")
+    export.add_argument("--integrator", choices=("exact", "euler"), default="exact",
+                        help="the step the importer will take (default exact)")
+    export.set_defaults(run=cmd_export)
+    from spikingnn import report  # imported here: it uses this module's helpers
+
+    report.add_command(commands, functools.partial(_subcommand, commands))
     return parser
 
 

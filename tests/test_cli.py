@@ -281,3 +281,44 @@ def test_python_dash_m_spikingnn_runs_and_errors_have_no_traceback(tmp_path):
     _, err = child.communicate(timeout=120)
     assert child.returncode == 2
     assert "Traceback" not in err and "not a spikingnn model" in err
+
+
+def test_export_then_evaluate_and_predict_a_nir_model_like_its_npz(capsys, data_dir, tmp_path):
+    """spikingnn export writes the model as NIR; evaluate and predict on the .nir print what they print for the
+    .npz (the same network: the same accuracy, the same class and scores)."""
+    out = tmp_path / "run"
+    assert train(capsys, data_dir, out, "--epochs", "1")[0] == 0
+    status, stdout, _ = run(capsys, "export", "--model", out, "--out", tmp_path / "model.nir")
+    assert status == 0 and "784-32-10" in stdout and "exact" in stdout
+    reports = []
+    for model in (out / "model.npz", tmp_path / "model.nir"):
+        status, stdout, _ = run(capsys, "evaluate", "--model", model, "--data-dir", data_dir, "--out", tmp_path)
+        assert status == 0
+        reports.append(stdout.splitlines()[0])
+        status, stdout, _ = run(capsys, "predict", "--model", model, "--image",
+                                draw_seven(tmp_path / "seven.png", 0, 255))
+        assert status == 0
+        reports.append(stdout)
+    assert reports[0] == reports[2] and reports[1] == reports[3]
+
+
+def test_export_refuses_an_alif_model_and_bad_nir_files_in_one_line(capsys, data_dir, tmp_path):
+    out = tmp_path / "run"
+    assert train(capsys, data_dir, out, "--epochs", "1", "--neuron", "alif")[0] == 0
+    assert_one_line_error(*run(capsys, "export", "--model", out, "--out", tmp_path / "m.nir")[::2], "ALIF")
+    assert not (tmp_path / "m.nir").exists()
+    (tmp_path / "broken.nir").write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
+    assert_one_line_error(*run(capsys, "evaluate", "--model", tmp_path / "broken.nir", "--data-dir", data_dir)[::2],
+                          "--model", "broken.nir", "truncated or corrupt")
+    assert_one_line_error(*run(capsys, "export", "--model", out, "--out", tmp_path / "m.nir", "--dt", "0")[::2],
+                          "--dt must be")
+
+
+def test_train_with_report_writes_the_html_report_of_the_run(capsys, data_dir, tmp_path):
+    """``train --report`` ends by writing OUT/report.html, the same file ``spikingnn report OUT`` writes."""
+    pytest.importorskip("plotly")
+    out = tmp_path / "run"
+    status, stdout, _ = train(capsys, data_dir, out, "--epochs", "1", "--report")
+    assert status == 0 and f"wrote {out / 'report.html'}" in stdout
+    html = (out / "report.html").read_text()
+    assert "<html" in html[:500].lower() and "plotly" in html.lower() and "confusion" in html.lower()
