@@ -18,6 +18,9 @@ from spikingnn.datasets import read_idx, write_idx
 from spikingnn.serialization import load
 from spikingnn.training.model import SNNClassifier
 
+# End-to-end runs of whole commands and scripts: on the main Python of .ci/run only (see setup.cfg).
+pytestmark = pytest.mark.slow
+
 TINY = ["--hidden", "32", "--steps", "8", "--batch-size", "50", "--lr", "1e-2"]
 
 

@@ -22,6 +22,9 @@ from spikingnn import cli
 from spikingnn.datasets import write_idx
 from spikingnn.encoding import MAX_PIXELS
 
+# End-to-end runs of whole commands and scripts: on the main Python of .ci/run only (see setup.cfg).
+pytestmark = pytest.mark.slow
+
 REPO = os.path.dirname(os.path.dirname(spikingnn.__file__))
 # A complete config.json of a run, as `spikingnn train` writes it; cases damage it one way each.
 RUN_OPTIONS = {"dataset": "mnist", "hidden": [8], "steps": 4, "encoding": "rate", "epochs": 1, "batch_size": 10,

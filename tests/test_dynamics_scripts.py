@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# End-to-end runs of whole commands and scripts: on the main Python of .ci/run only (see setup.cfg).
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[1]
 
 

@@ -18,6 +18,9 @@ from spikingnn.serialization import load
 from spikingnn.training.losses import output_scores
 from spikingnn.viz.demo import synthetic_digits
 
+# End-to-end runs of whole commands and scripts: on the main Python of .ci/run only (see setup.cfg).
+pytestmark = pytest.mark.slow
+
 TINY = ["--hidden", "24", "--steps", "10", "--epochs", "2", "--batch-size", "50", "--lr", "1e-2"]
 
 

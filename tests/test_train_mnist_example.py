@@ -10,6 +10,9 @@ from spikingnn.serialization import load
 from spikingnn.training.model import SNNClassifier
 from spikingnn.viz.demo import synthetic_digits
 
+# End-to-end runs of whole commands and scripts: on the main Python of .ci/run only (see setup.cfg).
+pytestmark = pytest.mark.slow
+
 SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "train_mnist.py"
 
 

@@ -14,6 +14,9 @@ from spikingnn.serialization import save
 from spikingnn.training.model import SNNClassifier
 from spikingnn.viz.demo import demo_model, initial_weights, pick_test_digit, synthetic_digits
 
+# End-to-end runs of whole commands and scripts: on the main Python of .ci/run only (see setup.cfg).
+pytestmark = pytest.mark.slow
+
 SCRIPTS = Path(__file__).resolve().parents[1] / "visualizations"
 STEPS = 5
 
