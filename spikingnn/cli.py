@@ -627,9 +627,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--integrator", choices=("exact", "euler"), default="exact",
                         help="the step the importer will take (default exact)")
     export.set_defaults(run=cmd_export)
-    from spikingnn import report  # imported here: it uses this module's helpers
+    from spikingnn import report, sweep  # imported here: they use this module's helpers
 
-    report.add_command(commands, functools.partial(_subcommand, commands))
+    for module in (report, sweep):
+        module.add_command(commands, functools.partial(_subcommand, commands))
     return parser
 
 

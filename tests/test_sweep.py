@@ -17,6 +17,9 @@ from spikingnn import sweep as sw
 from spikingnn.datasets import load_dataset, write_idx
 from spikingnn.serialization import load
 
+# End-to-end runs of dask clusters: on the main Python of .ci/run only (see setup.cfg).
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("distributed")
 
 TINY = {"hidden": [16], "steps": 8, "batch_size": 50, "epochs": 1}
