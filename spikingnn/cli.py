@@ -5,6 +5,8 @@
     spikingnn evaluate --model runs/mnist                          # accuracy, confusion matrix, SynOps, energy
     spikingnn predict --model runs/mnist --image my_digit.png --raster raster.png
     spikingnn export --model runs/mnist --out mnist.nir            # to NIR, for snnTorch, Norse, chips
+    spikingnn report runs/mnist                                    # runs/mnist/report.html, interactive
+    spikingnn sweep examples/sweeps/headline_bptt.toml --out runs/headline   # seeds x settings on dask
 
 (``python -m spikingnn ...`` is the same command; ``--model`` takes a model file, a NIR file (``.nir``, with
 ``--dt``, see ``spikingnn.nir``) or a run folder.) Every
@@ -28,7 +30,7 @@ run's config.json) are checked key by key: unknown keys, wrong types and out-of-
 Exit status: 0 done; 2 bad input (a flag's value, a missing or corrupt file, missing data), with one line on
 stderr naming the flag or the config key, checked before the run folder is created; 130 after Ctrl-C (with a
 checkpoint saved); 1 a bug in spikingnn, shown with its traceback (``SPIKINGNN_DEBUG=1`` shows the traceback
-of bad input too).
+of bad input too), or, for ``sweep``, trials that failed (each recorded in its results.csv row).
 """
 from __future__ import annotations
 
