@@ -10,6 +10,8 @@ from hypothesis import settings  # noqa: E402
 # The first call of a Numba kernel compiles it (or loads it from the cache); that one slow example must not
 # count as a hypothesis deadline failure.
 settings.register_profile("spikingnn", deadline=None, max_examples=60)
+# The extra Pythons of .ci/run run every property test with fewer examples (``--hypothesis-profile=quick``).
+settings.register_profile("quick", deadline=None, max_examples=15)
 settings.load_profile("spikingnn")
 
 

@@ -195,7 +195,13 @@ def test_a_folder_that_is_no_run_is_refused(tmp_path):
         report.write_report(tmp_path / "missing")
 
 
-def test_missing_test_data_names_the_flag(membrane_run, tmp_path):
+def test_missing_test_data_names_the_flag(membrane_run, tmp_path, monkeypatch):
+    """Nowhere to find the run's test split (an empty --data-dir, and no other copy): the error names the flag."""
+    from spikingnn import datasets
+
+    monkeypatch.delenv(datasets.ENV_VAR, raising=False)
+    monkeypatch.setattr(datasets, "CACHE_ROOT", str(tmp_path / "cache"))
+    monkeypatch.setattr(datasets, "DEBIAN_ROOT", str(tmp_path / "debian"))
     with pytest.raises(ValueError, match="--data-dir"):
         report.write_report(membrane_run, tmp_path / "r.html", data_dir=tmp_path)
 
