@@ -32,8 +32,9 @@ def neuron_forward_reference(current, beta, v_threshold, rho, beta_adapt, w_rec,
                  (s = 0 always with reset_code READOUT: the neurons only integrate, for membrane losses)
 
     r = s, the layer's own spikes, unless ``reset_spikes`` (T, B, H) is non-empty: then the reset is driven by
-    those fixed spikes (gradient checks of the detached reset). v is the membrane before its own reset, as in
-    snnTorch's ``Leaky``. current: (T, B, H); beta, v_threshold: (H,). Returns v, s, thr, each (T, B, H).
+    those fixed spikes (gradient checks of the detached reset). v is the membrane before its own reset (the surrogate
+    needs it); u, after it, is what the units of ``neurons.py`` keep. current: (T, B, H); beta, v_threshold: (H,).
+    Returns v, s, thr, each (T, B, H).
     """
     v, s, thr = np.zeros_like(current), np.zeros_like(current), np.zeros_like(current)
     v_prev, s_prev, a = np.zeros_like(current[0]), np.zeros_like(current[0]), np.zeros_like(current[0])
