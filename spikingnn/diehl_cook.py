@@ -69,7 +69,15 @@ from ._io import atomic_write
 from ._signals import deferred_sigint
 from ._validation import as_rng, check_choice, check_finite, check_in_range, check_positive, check_shape
 from .discretisation import exact_decay, step_count
-from .kernels.diehl_cook import Constants, State, rest_kernel, rest_reference, run_steps_kernel, run_steps_reference
+from .kernels.diehl_cook import (
+    Constants,
+    State,
+    events_kernel,
+    rest_kernel,
+    rest_reference,
+    run_steps_kernel,
+    run_steps_reference,
+)
 from .neurons import ConductanceLIF
 from .stdp import Trace, depress, normalize_columns, potentiate
 
@@ -207,29 +215,15 @@ class DiehlCookParams:
 def poisson_events(rates, n_steps: int, dt: float, rng) -> tuple[np.ndarray, np.ndarray]:
     """Independent Bernoulli spike trains (p = rate dt per step) as events: ``(event_ptr, event_inputs)``.
 
-    The inputs firing in step t are ``event_inputs[event_ptr[t]:event_ptr[t + 1]]`` (ascending). Each train is
-    drawn as geometric gaps between spikes, so the cost grows with the number of spikes, not of steps.
-    ``rates`` in Hz, ``dt`` in ms.
+    The inputs firing in step t are ``event_inputs[event_ptr[t]:event_ptr[t + 1]]`` (ascending), drawn as
+    geometric gaps between spikes (``kernels.diehl_cook.events_reference``; compiled: ``events_kernel``), so the
+    cost grows with the number of spikes, not of steps. ``rates`` in Hz, ``dt`` in ms. Every backend uses the
+    compiled generator: the input is the experiment, not the network under test.
     """
-    p = np.asarray(rates, dtype=float) * (dt / 1000.0)
+    p = np.asarray(rates, dtype=float).reshape(-1) * (dt / 1000.0)
     if np.any(p < 0) or np.any(p > 1):
         raise ValueError(f"rates * dt must be in [0, 1] (rates in Hz, dt in ms); got max {p.max() if p.size else 0}")
-    active = np.flatnonzero(p > 0)
-    event_ptr = np.zeros(n_steps + 1, dtype=np.int64)
-    if active.size == 0:
-        return event_ptr, np.zeros(0, dtype=np.int64)
-    p_active = p[active][:, None]
-    mean = n_steps * p_active.max()
-    draws = int(mean + 10.0 * np.sqrt(mean) + 10)
-    steps = np.cumsum(rng.geometric(p_active, size=(active.size, draws)), axis=1) - 1
-    while steps[:, -1].min() < n_steps:                # some train needs more gaps (very rare)
-        more = steps[:, -1:] + np.cumsum(rng.geometric(p_active, size=(active.size, draws)), axis=1)
-        steps = np.concatenate([steps, more], axis=1)
-    keep = steps < n_steps
-    times = steps[keep]
-    inputs = np.broadcast_to(active[:, None], steps.shape)[keep]
-    np.cumsum(np.bincount(times, minlength=n_steps), out=event_ptr[1:])
-    return event_ptr, inputs[np.argsort(times, kind="stable")].astype(np.int64)
+    return events_kernel(p, int(n_steps), rng)
 
 
 def assign_labels(responses, labels, n_classes: int = 10) -> np.ndarray:

@@ -337,3 +337,17 @@ def test_stdp_example_trains_resumes_after_ctrl_c_and_reports(tmp_path, monkeypa
     resumed = DiehlCookNetwork.load(tmp_path / "resumed" / "network.npz")
     assert resumed.images_seen == 40
     assert_states_close(straight.state, resumed.state, atol=0.0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_event_kernel_draws_what_the_numpy_reference_draws(seed):
+    """Same Generator state, same events (the compiled generator makes the very same draws), and the Generator
+    is left in the same state."""
+    from spikingnn.kernels.diehl_cook import events_kernel, events_reference
+
+    p = np.random.default_rng(seed).uniform(0, 0.2, 50)
+    p[::7] = 0.0
+    a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+    for expected, got in zip(events_reference(p, 300, a), events_kernel(p, 300, b)):
+        np.testing.assert_array_equal(got, expected)
+    assert a.random() == b.random()

@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
+from .fast_exp import exp
 from .stdp import depress, depress_weight, potentiate, potentiate_weight
 
 
@@ -85,7 +86,7 @@ def membrane(v, ge, gi, v_rest, e_inh, log_decay_mem, c):
     g_total = 1.0 + ge + gi
     v_inf = (v_rest + ge * c.e_exc + gi * e_inh) / g_total
     # decay_mem^g_total as exp(g_total ln decay_mem): one exp per neuron and step, half the cost of a power
-    return v_inf + (v - v_inf) * np.exp(g_total * log_decay_mem)
+    return v_inf + (v - v_inf) * exp(g_total * log_decay_mem)
 
 
 def can_fire(s, c, n_steps, learn):
@@ -125,6 +126,28 @@ def _largest_conductance(s):
 
 
 # --------------------------------------------------------------------------------------------- reference
+
+
+def events_reference(p, n_steps, rng):
+    """Independent Bernoulli spike trains, p[i] per step for input i, as events ``(event_ptr, event_inputs)``:
+    the inputs firing in step t are ``event_inputs[event_ptr[t]:event_ptr[t + 1]]``, ascending.
+
+    Each train is drawn as geometric gaps between spikes (the gap of a Bernoulli train is geometric), input by
+    input in ascending order, one draw per spike plus the draw that passes the end; so the cost grows with the
+    number of spikes, not of steps, and ``events_kernel`` can draw the very same numbers from the same Generator.
+    """
+    times, inputs = [], []
+    for i in np.flatnonzero(p > 0):
+        t = rng.geometric(p[i]) - 1
+        while t < n_steps:
+            times.append(t)
+            inputs.append(i)
+            t += rng.geometric(p[i])
+    times, inputs = np.array(times, dtype=np.int64), np.array(inputs, dtype=np.int64)
+    event_ptr = np.zeros(n_steps + 1, dtype=np.int64)
+    np.cumsum(np.bincount(times, minlength=n_steps), out=event_ptr[1:])
+    return event_ptr, inputs[np.argsort(times, kind="stable")]
+
 
 
 def _step_reference(s, c, inputs, learn, counts):
@@ -190,85 +213,129 @@ def rest_reference(s, c, n_steps, learn):
 
 # --------------------------------------------------------------------------------------------- kernels
 
-_membrane = numba.njit(cache=True)(membrane)
+
+@numba.njit(cache=True)
+def events_kernel(p, n_steps, rng):
+    """Fast path of ``events_reference``: the same draws from the same Generator, the same events. The trains
+    are drawn into (time, input) pairs, then placed by a counting sort over the steps (stable: ascending inputs
+    within a step)."""
+    times = np.empty(64, dtype=np.int64)
+    inputs = np.empty(64, dtype=np.int64)
+    n_events = 0
+    for i in range(p.shape[0]):
+        if p[i] <= 0.0:
+            continue
+        t = rng.geometric(p[i]) - 1
+        while t < n_steps:
+            if n_events == times.shape[0]:           # grow by doubling
+                times, inputs = np.concatenate((times, times)), np.concatenate((inputs, inputs))
+            times[n_events], inputs[n_events] = t, i
+            n_events += 1
+            t += rng.geometric(p[i])
+    event_ptr = np.zeros(n_steps + 1, dtype=np.int64)
+    for e in range(n_events):
+        event_ptr[times[e] + 1] += 1
+    for t in range(n_steps):
+        event_ptr[t + 1] += event_ptr[t]
+    event_inputs = np.empty(n_events, dtype=np.int64)
+    slot = event_ptr[:-1].copy()
+    for e in range(n_events):
+        event_inputs[slot[times[e]]] = inputs[e]
+        slot[times[e]] += 1
+    return event_ptr, event_inputs
+
+
+_membrane = numba.njit(cache=True, error_model="numpy")(membrane)
 _can_fire = numba.njit(cache=True)(can_fire)
 _relax_closed_form = numba.njit(cache=True)(relax_closed_form)
 _largest_conductance_kernel = numba.njit(cache=True)(_largest_conductance)
 
 
-@numba.njit(cache=True)
-def _neuron_step(v, ge, gi, refractory, k, v_rest, v_reset, e_inh, log_decay_mem, threshold, refractory_steps, c):
-    """Neuron k of ``_layer_step_reference``: membrane step (or held), its conductances decay; returns whether
-    it fired."""
-    g_exc, g_inh = ge[k], gi[k]
-    ge[k], gi[k] = g_exc * c.decay_ge, g_inh * c.decay_gi
-    if refractory[k] > 0:
-        refractory[k] -= 1
-        return False
-    v[k] = _membrane(v[k], g_exc, g_inh, v_rest, e_inh, log_decay_mem, c)
-    if v[k] <= threshold:
-        return False
-    v[k] = v_reset
-    refractory[k] = refractory_steps
-    return True
+@numba.njit(cache=True, error_model="numpy")
+def _layer_kernel(v, ge, gi, refractory, v_rest, v_reset, e_inh, log_decay_mem, threshold, theta, refractory_steps,
+                  c, fired):
+    """Fast path of ``_layer_step_reference`` with the threshold ``threshold + theta[k]``: one pass over the layer
+    without branches (selects instead, and ``_membrane``'s exponential is ``fast_exp`` here), so that it runs
+    several neurons at a time. Fills ``fired``; returns whether any neuron fired."""
+    any_fired = False
+    for k in range(v.shape[0]):
+        v_old, steps_left = v[k], refractory[k]
+        v_free = _membrane(v_old, ge[k], gi[k], v_rest, e_inh, log_decay_mem, c)
+        ge[k] *= c.decay_ge
+        gi[k] *= c.decay_gi
+        spike = (steps_left <= 0) & (v_free > threshold + theta[k])
+        v[k] = v_reset if spike else (v_free if steps_left <= 0 else v_old)
+        refractory[k] = refractory_steps if spike else max(steps_left - 1, 0)
+        fired[k] = spike
+        any_fired |= spike
+    return any_fired
 
 
-@numba.njit(cache=True)
-def _step_kernel(s, c, event_inputs, start, stop, learn, counts, fired_i):
+@numba.njit(cache=True, error_model="numpy")
+def _step_kernel(s, c, event_inputs, start, stop, learn, counts, fired_e, fired_i, no_theta):
     """Fast path of ``_step_reference`` for the input events event_inputs[start:stop]."""
     n_input, n = s.w.shape
-    for e in range(start, stop):                       # 1. input spikes, one weight row each
+    ge_e, x_post1 = s.ge_e, s.x_post1
+    for e in range(start, stop):                       # 1. input spikes: one pass over each weight row
         i = event_inputs[e]
+        row = s.w[i]
         for j in range(n):
-            s.ge_e[j] += s.w[i, j]
-        s.x_pre[i] = 1.0
-        if learn:
-            for j in range(n):
-                s.w[i, j] = depress_weight(s.w[i, j], s.x_post1[j], c.nu_pre, c.w_min, 0.0)
-    for j in range(n):                                 # 2. E layer
-        if _neuron_step(s.v_e, s.ge_e, s.gi_e, s.refractory_e, j, c.v_rest_e, c.v_reset_e, c.e_inh_e, c.log_decay_mem_e,
-                        c.v_threshold_e + s.theta[j], c.refractory_steps_e, c):
-            counts[j] += 1
-            s.ge_i[j] += c.w_ei
+            w_ij = row[j]
+            ge_e[j] += w_ij
             if learn:
-                s.theta[j] += c.theta_plus
-                for i in range(n_input):
-                    s.w[i, j] = potentiate_weight(s.w[i, j], s.x_pre[i], s.x_post2[j], c.nu_post, c.w_max, 0.0)
-            s.x_post1[j] = 1.0
-            s.x_post2[j] = 1.0
-    n_fired_i = 0                                      # 3. I layer, then lateral inhibition
-    for k in range(n):
-        fired_i[k] = _neuron_step(s.v_i, s.ge_i, s.gi_i, s.refractory_i, k, c.v_rest_i, c.v_reset_i, c.e_inh_i,
-                                  c.log_decay_mem_i, c.v_threshold_i, c.refractory_steps_i, c)
-        n_fired_i += fired_i[k]
+                row[j] = depress_weight(w_ij, x_post1[j], c.nu_pre, c.w_min, 0.0)
+        s.x_pre[i] = 1.0
+    if _layer_kernel(s.v_e, s.ge_e, s.gi_e, s.refractory_e, c.v_rest_e, c.v_reset_e, c.e_inh_e, c.log_decay_mem_e,
+                     c.v_threshold_e, s.theta, c.refractory_steps_e, c, fired_e):
+        for j in range(n):                             # 2. E spikes: STDP, homeostasis, drive to I
+            if fired_e[j]:
+                counts[j] += 1
+                s.ge_i[j] += c.w_ei
+                if learn:
+                    s.theta[j] += c.theta_plus
+                    for i in range(n_input):
+                        s.w[i, j] = potentiate_weight(s.w[i, j], s.x_pre[i], s.x_post2[j], c.nu_post, c.w_max, 0.0)
+                s.x_post1[j] = 1.0
+                s.x_post2[j] = 1.0
+    if _layer_kernel(s.v_i, s.ge_i, s.gi_i, s.refractory_i, c.v_rest_i, c.v_reset_i, c.e_inh_i,
+                     c.log_decay_mem_i, c.v_threshold_i, no_theta, c.refractory_steps_i, c, fired_i):
+        n_fired_i = np.count_nonzero(fired_i)          # 3. each I spike inhibits every other E neuron
+        for m in range(n):
+            s.gi_e[m] += c.w_ie * (n_fired_i - fired_i[m])
     for m in range(n):                                 # 4. traces decay to the end of the step
-        s.gi_e[m] += c.w_ie * (n_fired_i - fired_i[m])
         s.x_post1[m] *= c.decay_post1
         s.x_post2[m] *= c.decay_post2
-        if learn:
+    if learn:
+        for m in range(n):
             s.theta[m] *= c.decay_theta
     for i in range(n_input):
         s.x_pre[i] *= c.decay_pre
 
 
 @numba.njit(cache=True)
+def _scratch(n):
+    """Per-call work arrays of the step kernel: who fired in the E and I layers, and a zero theta for I."""
+    return np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_), np.zeros(n)
+
+
+@numba.njit(cache=True)
 def run_steps_kernel(s, c, event_ptr, event_inputs, learn, counts):
     """Fast path of ``run_steps_reference``: same arguments, same result."""
-    fired_i = np.zeros(s.v_i.shape[0], dtype=np.bool_)
+    fired_e, fired_i, no_theta = _scratch(s.v_e.shape[0])
     for t in range(event_ptr.shape[0] - 1):
-        _step_kernel(s, c, event_inputs, event_ptr[t], event_ptr[t + 1], learn, counts, fired_i)
+        _step_kernel(s, c, event_inputs, event_ptr[t], event_ptr[t + 1], learn, counts, fired_e, fired_i, no_theta)
 
 
 @numba.njit(cache=True)
 def rest_kernel(s, c, n_steps, learn):
     """Fast path of ``rest_reference``: same arguments, same result."""
     counts = np.zeros(s.v_e.shape[0], dtype=np.int64)
-    fired_i = np.zeros(s.v_i.shape[0], dtype=np.bool_)
+    fired_e, fired_i, no_theta = _scratch(s.v_e.shape[0])
     no_input = np.zeros(0, dtype=np.int64)
     stepped = 0
     while stepped < n_steps and (_largest_conductance_kernel(s) >= c.g_negligible
                                  or _can_fire(s, c, n_steps - stepped, learn)):
-        _step_kernel(s, c, no_input, 0, 0, learn, counts, fired_i)
+        _step_kernel(s, c, no_input, 0, 0, learn, counts, fired_e, fired_i, no_theta)
         stepped += 1
     _relax_closed_form(s, c, n_steps - stepped, learn)
     return stepped
