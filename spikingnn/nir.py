@@ -39,8 +39,10 @@ defaults ('exact', rate coding, 25 steps, classes 0..n-1).
 An imported graph becomes an ``SNNClassifier`` (predict, score, record, the plots and the energy estimate work
 unchanged): each layer's leak is beta = d, and the gain, r and v_leak fold into its weights and bias,
 W = (g W_nir)^T (row i of W_nir scaled by g_i), b = g b_nir + (1 - d) v_leak. ALIF layers (no NIR primitive),
-synaptic currents (CubaLIF, CubaLI), delays, convolutions, pooling, thresholds and scalings have no SNNClassifier
-layer: they are refused, naming the node.
+synaptic currents (CubaLIF, CubaLI), delays, thresholds, scalings and nodes off the chain of layers have no
+SNNClassifier layer: ``from_nir`` refuses them, naming the node, and ``spikingnn.nir_graph.simulate`` runs such
+graphs node by node (its docstring gives every node's step; the neurons' d and g above come from it).
+Convolutions and pooling run in neither.
 """
 from __future__ import annotations
 
@@ -54,7 +56,7 @@ import numpy as np
 from spikingnn import __version__
 from spikingnn._io import atomic_write
 from spikingnn._validation import check_choice
-from spikingnn.discretisation import INTEGRATORS, decay_factor, time_constant
+from spikingnn.discretisation import INTEGRATORS, time_constant
 from spikingnn.params import RESET_MODES
 
 MS_PER_S = 1000.0
@@ -64,8 +66,6 @@ MAX_DEPTH = 8                 # nesting of subgraphs
 PROJECTIONS = ("Affine", "Linear")
 SPIKING = ("LIF", "IF")
 READOUTS = ("LI", "I")
-NEURON_PARAMS = {"LIF": ("tau", "r", "v_leak", "v_threshold", "v_reset"), "IF": ("r", "v_threshold", "v_reset"),
-                 "LI": ("tau", "r", "v_leak"), "I": ("r",)}
 PASS_THROUGH = ("Input", "Output", "Flatten")   # shape-only nodes: a classifier sees flat vectors
 
 
@@ -246,37 +246,26 @@ def _flatten(nir, graph, prefix: str = "") -> tuple[dict, list]:
     return nodes, edges
 
 
-def _param(name: str, node, field: str, width: int) -> np.ndarray:
-    """A neuron parameter as (width,) floats: given per neuron or as one value for all, finite."""
-    kind = type(node).__name__
-    value = np.asarray(getattr(node, field, None), dtype=float) if getattr(node, field, None) is not None else None
-    if value is None or value.size not in (1, width) or value.ndim > 1:
-        raise ValueError(f"node {name!r} ({kind}): parameter {field} must have shape ({width},) or be a scalar; "
-                         f"got {'nothing' if value is None else value.shape}")
-    if not np.all(np.isfinite(value)):
-        raise ValueError(f"node {name!r} ({kind}): parameter {field} must be finite; got NaN or infinite values")
-    return np.broadcast_to(value.reshape(-1), (width,)).astype(float)
-
-
 def _neuron_step(name: str, node, width: int, dt_s: float, integrator: str) -> tuple:
-    """(decay d, gain g, rest drive (1 - d) v_leak, v_threshold or None) of one neuron node, per neuron."""
-    kind = type(node).__name__
-    p = {field: _param(name, node, field, width) for field in NEURON_PARAMS[kind]}
-    if "v_reset" in p and np.any(p["v_reset"] != 0):
-        raise ValueError(f"node {name!r} ({kind}): v_reset must be 0 (a classifier's neurons reset to 0); shift "
-                         f"v_leak, v_threshold and v_reset by -v_reset before exporting")
-    if "v_threshold" in p and np.any(p["v_threshold"] <= 0):
-        raise ValueError(f"node {name!r} ({kind}): v_threshold must be > v_reset = 0; got {p['v_threshold'].min()}")
-    threshold = p.get("v_threshold")
-    if "tau" not in p:                               # I, IF: dv/dt = r I, exact and Euler alike: v += dt r I
-        return np.ones(width), dt_s * p["r"], np.zeros(width), threshold
-    if np.any(p["tau"] <= 0):
-        raise ValueError(f"node {name!r} ({kind}): tau must be > 0 s; got {p['tau'].min()}")
-    decay = decay_factor(dt_s, p["tau"], integrator)
-    if np.any(decay < 0):
-        raise ValueError(f"node {name!r} ({kind}): forward Euler needs dt <= tau; dt = {dt_s} s, tau down to "
-                         f"{p['tau'].min()} s (use integrator='exact' or a smaller dt)")
-    return decay, (1.0 - decay) * p["r"], (1.0 - decay) * p["v_leak"], threshold
+    """(decay d, gain g, rest drive (1 - d) v_leak, v_threshold or None) of one neuron node (LIF, IF, LI or I),
+    per neuron: its step in ``spikingnn.nir_graph``, which must reset to 0 here."""
+    from spikingnn.nir_graph import neuron_steps
+
+    (leak,), spike = neuron_steps(name, node, (width,), dt_s, integrator)
+    if spike is not None and np.any(spike.v_reset != 0):
+        raise ValueError(f"node {name!r} ({type(node).__name__}): v_reset must be 0 (a classifier's neurons reset "
+                         f"to 0); shift v_leak, v_threshold and v_reset by -v_reset before exporting, or run the "
+                         f"graph with spikingnn.nir_graph.simulate")
+    return leak.decay, leak.input_gain, leak.rest_drive, None if spike is None else spike.v_threshold
+
+
+def _node_reset(name: str, node) -> str:
+    """A spiking node's reset: its ``metadata['reset']`` (what ``to_nir`` writes), else NIR's v <- v_reset, 'zero'."""
+    reset = (node.metadata if isinstance(node.metadata, dict) else {}).get("reset", "zero")
+    if reset not in RESET_MODES:
+        raise ValueError(f"node {name!r} ({type(node).__name__}): its metadata reset is {str(reset)[:40]!r}, not one "
+                         f"of {', '.join(RESET_MODES)}; pass reset=")
+    return reset
 
 
 def _projection(name: str, node, n_out: int, n_in: int) -> tuple:
@@ -310,7 +299,8 @@ def _layers(nir, graph) -> tuple:
         kind = type(node).__name__
         if kind not in (*PROJECTIONS, *SPIKING, *READOUTS, "Input", "Output"):
             raise ValueError(f"node {name!r} ({kind}) has no spikingnn classifier layer; supported: Affine, Linear, "
-                             f"LIF, IF, LI, I (recurrent through a subgraph), Flatten, Input, Output")
+                             f"LIF, IF, LI, I (recurrent through a subgraph), Flatten, Input, Output (run other "
+                             f"graphs with spikingnn.nir_graph.simulate)")
     preds = {n: sorted({a for a, b in edges if b == n}) for n in nodes}
     succs = {n: sorted({b for a, b in edges if a == n}) for n in nodes}
     kind_of = {n: type(node).__name__ for n, node in nodes.items()}
@@ -356,6 +346,30 @@ def _metadata(graph, key: str, given, default, check):
     return value
 
 
+def _time_step(graph, dt, integrator) -> tuple[float, str]:
+    """(dt in ms, integrator) of an import or a run: the arguments, else the graph's metadata (dt in seconds
+    there), else (integrator only) 'exact'; a graph that holds no dt needs the argument."""
+    seconds = _metadata(graph, "dt", None, None, lambda v: isinstance(v, (int, float)) and v > 0)
+    dt_ms = float(dt if dt is not None else float("nan") if seconds is None else seconds * MS_PER_S)
+    if not (math.isfinite(dt_ms) and dt_ms > 0):
+        raise ValueError(f"dt must be a time step > 0 ms (a NIR graph holds none; pass dt=); got {dt!r}")
+    integrator = _metadata(graph, "integrator", integrator, "exact", lambda v: v in INTEGRATORS)
+    return dt_ms, check_choice("integrator", integrator, INTEGRATORS)
+
+
+def _on_graph(graph_or_path, use):
+    """``use(graph)`` for a ``nir.NIRGraph``, or for the graph of the NIR file at a path (``read``): its
+    ValueErrors then name the file."""
+    nir = _require_nir()
+    if isinstance(graph_or_path, nir.NIRGraph):
+        return use(graph_or_path)
+    path, graph = Path(graph_or_path), read(graph_or_path)
+    try:
+        return use(graph)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+
+
 def from_nir(graph_or_path, dt=None, *, integrator=None, reset=None, num_steps=None, encoding=None,
              dtype: str = "float32"):
     """A runnable ``SNNClassifier`` from a NIR graph (a ``nir.NIRGraph`` or the path of a NIR file).
@@ -367,25 +381,18 @@ def from_nir(graph_or_path, dt=None, *, integrator=None, reset=None, num_steps=N
     unless the metadata lists them. Anything the classifier cannot run is refused with a ValueError naming the
     node (see the module docstring).
     """
-    nir = _require_nir()
-    if not isinstance(graph_or_path, nir.NIRGraph):
-        path, graph = Path(graph_or_path), read(graph_or_path)
-        try:
-            return from_nir(graph, dt, integrator=integrator, reset=reset, num_steps=num_steps,
-                            encoding=encoding, dtype=dtype)
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from None
+    return _on_graph(graph_or_path, lambda graph: _classifier(graph, dt, integrator, reset, num_steps, encoding,
+                                                              dtype))
+
+
+def _classifier(graph, dt, integrator, reset, num_steps, encoding, dtype):
+    """``from_nir`` of a ``nir.NIRGraph``."""
     from spikingnn.training.hyperparams import build
     from spikingnn.training.losses import LOSSES, SPIKE_LOSSES
     from spikingnn.training.model import STATE_FORMAT, SNNClassifier
 
-    graph = graph_or_path
-    seconds = _metadata(graph, "dt", None, None, lambda v: isinstance(v, (int, float)) and v > 0)
-    dt_ms = float(dt if dt is not None else float("nan") if seconds is None else seconds * MS_PER_S)
-    if not (math.isfinite(dt_ms) and dt_ms > 0):
-        raise ValueError(f"dt must be a time step > 0 ms (a NIR graph holds none; pass dt=); got {dt!r}")
-    integrator = _metadata(graph, "integrator", integrator, "exact", lambda v: v in INTEGRATORS)
-    check_choice("integrator", integrator, INTEGRATORS)
+    nir = _require_nir()
+    dt_ms, integrator = _time_step(graph, dt, integrator)
     nodes, start, layers, residual = _layers(nir, graph)
     params, widths = {}, [math.prod(np.asarray(nodes[start].input_type["input"]).reshape(-1).tolist())]
     resets = set() if reset is None else {check_choice("reset", reset, RESET_MODES)}
@@ -394,8 +401,7 @@ def from_nir(graph_or_path, dt=None, *, integrator=None, reset=None, num_steps=N
         weight, bias = _projection(fc, nodes[fc], width, widths[-1])
         decay, gain, rest, threshold = _neuron_step(cell, nodes[cell], width, dt_ms / MS_PER_S, integrator)
         if threshold is not None and reset is None:
-            metadata = nodes[cell].metadata if isinstance(nodes[cell].metadata, dict) else {}
-            resets.add(metadata.get("reset", "zero"))
+            resets.add(_node_reset(cell, nodes[cell]))
         if loop is not None:
             w_loop, b_loop = _projection(loop, nodes[loop], width, width)
             params[f"w_rec{layer}"], bias = (gain[:, None] * w_loop).T, bias + b_loop
