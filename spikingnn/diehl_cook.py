@@ -78,6 +78,7 @@ from .kernels.diehl_cook import (
     run_steps_kernel,
     run_steps_reference,
 )
+from .kernels.stdp import normalize_columns_kernel
 from .neurons import ConductanceLIF
 from .stdp import Trace, depress, normalize_columns, potentiate
 
@@ -394,9 +395,10 @@ class DiehlCookNetwork:
         pixels = np.asarray(image, dtype=float).reshape(-1)
         check_shape("image", pixels, (self.n_input,))
         show, max_rate = self._presentation(learn, nu_scale), p.max_rate
+        normalize = normalize_columns_kernel if self.backend == "numba" else normalize_columns
         for _ in range(p.max_presentations):
             if learn:
-                normalize_columns(self.state.w, p.weight_sum)
+                normalize(self.state.w, p.weight_sum)
             counts = show(*poisson_events(pixels / 255.0 * max_rate, p.steps(p.presentation), p.dt, self.rng))
             if counts.sum() >= p.min_spikes:
                 break

@@ -184,8 +184,9 @@ def _layer_step_reference(v, ge, gi, refractory, v_rest, v_reset, e_inh, log_dec
     held = refractory > 0
     refractory[held] -= 1
     v[:] = np.where(held, v, membrane(v, ge, gi, v_rest, e_inh, log_decay_mem, c))
-    ge *= c.decay_ge
-    gi *= c.decay_gi
+    for g, decay in ((ge, c.decay_ge), (gi, c.decay_gi)):
+        g *= decay
+        g[g < c.g_negligible] = 0.0                    # negligible conductances are dropped
     fired = ~held & (v > threshold)
     v[fired] = v_reset
     refractory[fired] = refractory_steps
@@ -248,32 +249,100 @@ def events_kernel(p, n_steps, rng):
 _membrane = numba.njit(cache=True, error_model="numpy")(membrane)
 _can_fire = numba.njit(cache=True)(can_fire)
 _relax_closed_form = numba.njit(cache=True)(relax_closed_form)
-_largest_conductance_kernel = numba.njit(cache=True)(_largest_conductance)
+
+
+@numba.njit(cache=True)
+def _conducting_kernel(s, c):
+    """Fast path of ``_largest_conductance(s) >= c.g_negligible``: stops at the first conductance found."""
+    for g in (s.ge_e, s.gi_e, s.ge_i, s.gi_i):
+        for k in range(g.shape[0]):
+            if g[k] >= c.g_negligible:
+                return True
+    return False
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def _neuron_kernel(v, ge, gi, refractory, k, v_rest, v_reset, e_inh, log_decay_mem, threshold, refractory_steps, c):
+    """Neuron k of ``_layer_step_reference``, written without branches (selects instead, so that a loop over a
+    layer runs several neurons at a time; ``_membrane``'s exponential is ``fast_exp`` here). Returns whether it
+    fired."""
+    v_old, steps_left = v[k], refractory[k]
+    v_free = _membrane(v_old, ge[k], gi[k], v_rest, e_inh, log_decay_mem, c)
+    ge_next, gi_next = ge[k] * c.decay_ge, gi[k] * c.decay_gi
+    ge[k] = ge_next if ge_next >= c.g_negligible else 0.0
+    gi[k] = gi_next if gi_next >= c.g_negligible else 0.0
+    spike = (steps_left <= 0) & (v_free > threshold)
+    v[k] = v_reset if spike else (v_free if steps_left <= 0 else v_old)
+    refractory[k] = refractory_steps if spike else max(steps_left - 1, 0)
+    return spike
+
+
+class _Quiet(NamedTuple):
+    """Book-keeping of the I neurons that are not stepped (see ``_inhibitory_kernel``): ``since[k]`` is the step
+    from which neuron k has relaxed freely (-1: it is stepped), ``stepped[:count[0]]`` the neurons that are."""
+
+    since: np.ndarray
+    stepped: np.ndarray
+    count: np.ndarray
+
+
+@numba.njit(cache=True)
+def _all_stepped(n):
+    return _Quiet(np.full(n, -1, dtype=np.int64), np.arange(n), np.full(1, n, dtype=np.int64))
+
+
+@numba.njit(cache=True)
+def _catch_up(s, c, quiet, k, t):
+    """Bring quiet I neuron k to step t: with no conductance and no refractory time left, each step only relaxes
+    v towards v_rest, so the steps it missed are one power: v <- v_rest + (v - v_rest) decay_mem^(t - since)."""
+    s.v_i[k] = c.v_rest_i + (s.v_i[k] - c.v_rest_i) * c.decay_mem_i ** (t - quiet.since[k])
+    quiet.since[k] = t
+
+
+@numba.njit(cache=True)
+def _wake(s, c, quiet, k, t):
+    """Neuron k receives input in step t: catch it up and step it again from now on."""
+    if quiet.since[k] >= 0:
+        _catch_up(s, c, quiet, k, t)
+        quiet.since[k] = -1
+        quiet.stepped[quiet.count[0]] = k
+        quiet.count[0] += 1
+
+
+@numba.njit(cache=True)
+def _catch_up_all(s, c, quiet, t):
+    """Every quiet I neuron brought to step t (the state is whole again)."""
+    for k in range(quiet.since.shape[0]):
+        if quiet.since[k] >= 0:
+            _catch_up(s, c, quiet, k, t)
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _layer_kernel(v, ge, gi, refractory, v_rest, v_reset, e_inh, log_decay_mem, threshold, theta, refractory_steps,
-                  c, fired):
-    """Fast path of ``_layer_step_reference`` with the threshold ``threshold + theta[k]``: one pass over the layer
-    without branches (selects instead, and ``_membrane``'s exponential is ``fast_exp`` here), so that it runs
-    several neurons at a time. Fills ``fired``; returns whether any neuron fired."""
-    any_fired = False
-    for k in range(v.shape[0]):
-        v_old, steps_left = v[k], refractory[k]
-        v_free = _membrane(v_old, ge[k], gi[k], v_rest, e_inh, log_decay_mem, c)
-        ge[k] *= c.decay_ge
-        gi[k] *= c.decay_gi
-        spike = (steps_left <= 0) & (v_free > threshold + theta[k])
-        v[k] = v_reset if spike else (v_free if steps_left <= 0 else v_old)
-        refractory[k] = refractory_steps if spike else max(steps_left - 1, 0)
-        fired[k] = spike
-        any_fired |= spike
-    return any_fired
+def _inhibitory_kernel(s, c, quiet, t, fired_i):
+    """The I layer of step t. An I neuron is driven only by its E partner, so most of them are quiet most of the
+    time: no conductance (below g_negligible it is dropped), no refractory time left. Only the others are
+    stepped; a quiet one (its v relaxes towards v_rest, below threshold) waits for its partner's next spike
+    (``_wake``) or the end of the run (``_catch_up_all``).
+    Fills ``fired_i``; returns how many fired."""
+    n_fired, kept = 0, 0
+    for a in range(quiet.count[0]):
+        k = quiet.stepped[a]
+        spike = _neuron_kernel(s.v_i, s.ge_i, s.gi_i, s.refractory_i, k, c.v_rest_i, c.v_reset_i, c.e_inh_i,
+                               c.log_decay_mem_i, c.v_threshold_i, c.refractory_steps_i, c)
+        fired_i[k] = spike
+        n_fired += spike
+        if s.ge_i[k] == 0.0 and s.gi_i[k] == 0.0 and s.refractory_i[k] == 0 and c.v_rest_i <= c.v_threshold_i:
+            quiet.since[k] = t + 1
+        else:
+            quiet.stepped[kept] = k
+            kept += 1
+    quiet.count[0] = kept
+    return n_fired
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _step_kernel(s, c, event_inputs, start, stop, learn, counts, fired_e, fired_i, no_theta):
-    """Fast path of ``_step_reference`` for the input events event_inputs[start:stop]."""
+def _step_kernel(s, c, event_inputs, start, stop, learn, counts, t, fired_e, fired_i, quiet):
+    """Fast path of ``_step_reference`` for the input events event_inputs[start:stop], as step t."""
     n_input, n = s.w.shape
     ge_e, x_post1 = s.ge_e, s.x_post1
     for e in range(start, stop):                       # 1. input spikes: one pass over each weight row
@@ -285,11 +354,16 @@ def _step_kernel(s, c, event_inputs, start, stop, learn, counts, fired_e, fired_
             if learn:
                 row[j] = depress_weight(w_ij, x_post1[j], c.nu_pre, c.w_min, 0.0)
         s.x_pre[i] = 1.0
-    if _layer_kernel(s.v_e, s.ge_e, s.gi_e, s.refractory_e, c.v_rest_e, c.v_reset_e, c.e_inh_e, c.log_decay_mem_e,
-                     c.v_threshold_e, s.theta, c.refractory_steps_e, c, fired_e):
-        for j in range(n):                             # 2. E spikes: STDP, homeostasis, drive to I
+    any_fired = False                                  # 2. E layer, all neurons
+    for j in range(n):
+        fired_e[j] = _neuron_kernel(s.v_e, s.ge_e, s.gi_e, s.refractory_e, j, c.v_rest_e, c.v_reset_e, c.e_inh_e,
+                                    c.log_decay_mem_e, c.v_threshold_e + s.theta[j], c.refractory_steps_e, c)
+        any_fired |= fired_e[j]
+    if any_fired:
+        for j in range(n):                             # E spikes: STDP, homeostasis, drive to I
             if fired_e[j]:
                 counts[j] += 1
+                _wake(s, c, quiet, j, t)
                 s.ge_i[j] += c.w_ei
                 if learn:
                     s.theta[j] += c.theta_plus
@@ -297,9 +371,8 @@ def _step_kernel(s, c, event_inputs, start, stop, learn, counts, fired_e, fired_
                         s.w[i, j] = potentiate_weight(s.w[i, j], s.x_pre[i], s.x_post2[j], c.nu_post, c.w_max, 0.0)
                 s.x_post1[j] = 1.0
                 s.x_post2[j] = 1.0
-    if _layer_kernel(s.v_i, s.ge_i, s.gi_i, s.refractory_i, c.v_rest_i, c.v_reset_i, c.e_inh_i,
-                     c.log_decay_mem_i, c.v_threshold_i, no_theta, c.refractory_steps_i, c, fired_i):
-        n_fired_i = np.count_nonzero(fired_i)          # 3. each I spike inhibits every other E neuron
+    n_fired_i = _inhibitory_kernel(s, c, quiet, t, fired_i)
+    if n_fired_i:                                      # 3. each I spike inhibits every other E neuron
         for m in range(n):
             s.gi_e[m] += c.w_ie * (n_fired_i - fired_i[m])
     for m in range(n):                                 # 4. traces decay to the end of the step
@@ -313,29 +386,25 @@ def _step_kernel(s, c, event_inputs, start, stop, learn, counts, fired_e, fired_
 
 
 @numba.njit(cache=True)
-def _scratch(n):
-    """Per-call work arrays of the step kernel: who fired in the E and I layers, and a zero theta for I."""
-    return np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_), np.zeros(n)
-
-
-@numba.njit(cache=True)
 def run_steps_kernel(s, c, event_ptr, event_inputs, learn, counts):
     """Fast path of ``run_steps_reference``: same arguments, same result."""
-    fired_e, fired_i, no_theta = _scratch(s.v_e.shape[0])
-    for t in range(event_ptr.shape[0] - 1):
-        _step_kernel(s, c, event_inputs, event_ptr[t], event_ptr[t + 1], learn, counts, fired_e, fired_i, no_theta)
+    n_steps, n = event_ptr.shape[0] - 1, s.v_e.shape[0]
+    fired_e, fired_i, quiet = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_), _all_stepped(n)
+    for t in range(n_steps):
+        _step_kernel(s, c, event_inputs, event_ptr[t], event_ptr[t + 1], learn, counts, t, fired_e, fired_i, quiet)
+    _catch_up_all(s, c, quiet, n_steps)
 
 
 @numba.njit(cache=True)
 def rest_kernel(s, c, n_steps, learn):
     """Fast path of ``rest_reference``: same arguments, same result."""
-    counts = np.zeros(s.v_e.shape[0], dtype=np.int64)
-    fired_e, fired_i, no_theta = _scratch(s.v_e.shape[0])
-    no_input = np.zeros(0, dtype=np.int64)
+    n = s.v_e.shape[0]
+    counts, no_input = np.zeros(n, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    fired_e, fired_i, quiet = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_), _all_stepped(n)
     stepped = 0
-    while stepped < n_steps and (_largest_conductance_kernel(s) >= c.g_negligible
-                                 or _can_fire(s, c, n_steps - stepped, learn)):
-        _step_kernel(s, c, no_input, 0, 0, learn, counts, fired_e, fired_i, no_theta)
+    while stepped < n_steps and (_conducting_kernel(s, c) or _can_fire(s, c, n_steps - stepped, learn)):
+        _step_kernel(s, c, no_input, 0, 0, learn, counts, stepped, fired_e, fired_i, quiet)
         stepped += 1
+    _catch_up_all(s, c, quiet, stepped)
     _relax_closed_form(s, c, n_steps - stepped, learn)
     return stepped

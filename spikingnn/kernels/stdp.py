@@ -114,3 +114,19 @@ def stdp_csr_kernel(data, indptr, indices, col_ptr, col_entries, col_rows, x_pre
         for q in range(col_ptr[j], col_ptr[j + 1]):
             p = col_entries[q]
             data[p] = potentiate_weight(data[p], x_pre[col_rows[q]], 1.0, a_plus, w_max, mu)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def normalize_columns_kernel(w, total):
+    """Fast path of ``spikingnn.stdp.normalize_columns`` for a C-ordered ``w``: column sums accumulated row by
+    row (contiguous), then each column scaled to sum to ``total`` (all-zero columns stay zero)."""
+    n_pre, n_post = w.shape
+    sums = np.zeros(n_post)
+    for i in range(n_pre):
+        for j in range(n_post):
+            sums[j] += w[i, j]
+    for j in range(n_post):
+        sums[j] = total / sums[j] if sums[j] > 0 else 1.0
+    for i in range(n_pre):
+        for j in range(n_post):
+            w[i, j] *= sums[j]
