@@ -4,30 +4,35 @@
     python examples/stdp_mnist.py --n-neurons 100 --out runs/stdp100 --resume    # after Ctrl-C: continue
 
 Training shows images/s and the running accuracy estimate (last 10,000 images, current labelling), saves a
-checkpoint every --checkpoint-every images and on Ctrl-C. Then the frozen network labels its neurons on the
-training images, classifies the test images, prints the accuracy, and saves the network (weights, thresholds,
-labels) to OUT/network.npz and the figures to OUT/results.json; with --report, also OUT/report.html (receptive fields
-and labels, interactive: ``spikingnn.report``).
+checkpoint every --checkpoint-every images and on Ctrl-C. At the end of the pass the neurons are labelled from
+their responses to the last --label-images training images, recorded while they learned (no second pass); with
+``--labelling frozen`` the frozen network is shown those images again and labelled from that, and ``both`` does
+both and tests with each. Then the frozen network classifies the test images; the script prints the accuracy and
+where the time went (training, labelling, testing), and saves the network (weights, thresholds, labels) to
+OUT/network.npz and the figures to OUT/results.json; with --report, also OUT/report.html (receptive fields and
+labels, interactive: ``spikingnn.report``).
 """
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import json
-import time
 from pathlib import Path
 
 from spikingnn._io import atomic_write
 from spikingnn.datasets import load_mnist
-from spikingnn.diehl_cook import BACKENDS, DiehlCookNetwork, DiehlCookParams
+from spikingnn.diehl_cook import BACKENDS, LABELLINGS, DiehlCookNetwork, DiehlCookParams, one_pass
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-neurons", type=int, default=100, help="excitatory neurons N (default 100)")
     parser.add_argument("--train-images", type=int, default=60_000, help="training images, one pass (default all)")
-    parser.add_argument("--label-images", type=int, default=None,
-                        help="training images used to label the neurons (default: --train-images)")
+    parser.add_argument("--label-images", type=int, default=10_000,
+                        help="the last training images whose responses label the neurons (default 10,000)")
+    parser.add_argument("--labelling", choices=LABELLINGS, default="training",
+                        help="label from the responses recorded during training (default), from a second pass of "
+                             "the frozen network over the same images, or both (tested with each)")
     parser.add_argument("--test-images", type=int, default=10_000, help="test images (default all 10,000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights and input spikes (default 0)")
     parser.add_argument("--out", default="runs/stdp_mnist", help="output folder (default runs/stdp_mnist)")
@@ -58,7 +63,6 @@ def main(argv=None) -> int:
     train_x, train_y = load_mnist("train", args.data_dir)
     test_x, test_y = load_mnist("test", args.data_dir)
     n_train = min(args.train_images, len(train_x))
-    n_label = min(args.label_images or n_train, len(train_x))
     n_test = min(args.test_images, len(test_x))
 
     if args.resume and checkpoint.exists():
@@ -76,34 +80,31 @@ def main(argv=None) -> int:
                 raise SystemExit(f"--set {setting}: {name!r} is not a DiehlCookParams field")
             params = dataclasses.replace(params, **{name: type(getattr(params, name))(value)})
         net = DiehlCookNetwork(args.n_neurons, params=params, seed=args.seed, backend=args.backend)
-    start, first_image = time.perf_counter(), net.images_seen
     try:
-        net.train(train_x[:n_train], train_y[:n_train], checkpoint=checkpoint, checkpoint_every=args.checkpoint_every)
+        figures = one_pass(net, (train_x[:n_train], train_y[:n_train]), (test_x[:n_test], test_y[:n_test]),
+                           label_images=args.label_images, labelling=args.labelling, checkpoint=checkpoint,
+                           checkpoint_every=args.checkpoint_every)
     except KeyboardInterrupt:
         print(f"\ninterrupted after {net.images_seen} images; checkpoint in {checkpoint}; continue with --resume")
         return 130
-    train_seconds = time.perf_counter() - start
-    trained = net.images_seen - first_image
-    print(f"trained N = {net.n_neurons} on {trained} images in {train_seconds:.0f} s "
-          f"({trained / max(train_seconds, 1e-9):.1f} images/s)")
-
-    start = time.perf_counter()
-    net.label_neurons(train_x[:n_label], train_y[:n_label], progress=True)
-    label_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    accuracy = float((net.predict(test_x[:n_test], progress=True) == test_y[:n_test]).mean())
-    test_seconds = time.perf_counter() - start
-    print(f"test accuracy: {100 * accuracy:.2f}% on {n_test} test images "
-          f"(N = {net.n_neurons}, {n_train} training images, {n_label} for labelling)")
+    seconds = figures["seconds"]
+    print(f"trained N = {net.n_neurons} on {figures['images_trained']} images in {seconds['training']:.0f} s "
+          f"({figures['images_per_second']:.1f} images/s)")
+    for how in ("training", "frozen"):
+        if f"test_accuracy_{how}_labels" in figures:
+            print(f"test accuracy: {100 * figures[f'test_accuracy_{how}_labels']:.2f}% on {n_test} test images "
+                  f"(N = {net.n_neurons}, {n_train} training images; neurons labelled from the last "
+                  f"{figures['label_images']} of them, {'while learning' if how == 'training' else 'frozen'})")
+    print("time: " + ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items())
+          + f", total {sum(seconds.values()):.1f} s")
 
     net.save(out / "network.npz")
     results = {"n_neurons": net.n_neurons, "paper_params": args.paper_params,
                "params": dataclasses.asdict(net.params),
-               "train_images": n_train,
-               "label_images": n_label, "test_images": n_test, "test_accuracy": accuracy, "seed": args.seed,
-               "train_seconds_this_run": train_seconds, "train_images_this_run": trained,
-               "images_per_second": trained / max(train_seconds, 1e-9), "label_seconds": label_seconds,
-               "test_seconds": test_seconds}
+               "train_images": n_train, "labelling": args.labelling, "test_images": n_test, "seed": args.seed,
+               **{key: value for key, value in figures.items() if key != "seconds"},
+               "train_seconds_this_run": seconds["training"], "label_seconds": seconds.get("labelling", 0.0),
+               "test_seconds": seconds["testing"]}
     with atomic_write(out / "results.json", "w") as handle:
         json.dump(results, handle, indent=2)
     print(f"saved {out / 'network.npz'} and {out / 'results.json'}")

@@ -43,14 +43,19 @@ and the same weights):
        step, then the conductances decay; threshold, reset, theta += theta_plus), potentiation; each E spike
        adds w_ei to its partner's ge_I;
     3. I layer, the same way; each I spike adds w_ie to gi_E of every other E neuron;
-    4. traces x <- x exp(-dt / tau_x) and theta <- theta exp(-dt / tau_theta) (theta frozen when not learning).
+    4. traces x <- x exp(-dt / tau_x) and theta <- theta exp(-dt / tau_theta). With learning off (labelling,
+       testing) there is no plasticity: no weight change, and theta and the traces stay as they are.
+
+A conductance that has decayed below ``g_negligible`` (1e-12, in units of the leak conductance) is dropped (set
+to 0): its effect on v is below 1e-12 mV, and a neuron with no conductance left only relaxes towards v_rest,
+which the kernel can do in closed form for the many inhibitory neurons that are quiet most of the time.
 
 An E spike in step t reaches its I partner at once, which fires in step t or t + 1; the other E neurons feel
 the inhibition from the step after that (two steps after the E spike, as in the reference code).
 
 Input spikes are Bernoulli per step (p = rate dt), drawn as events from the network's Generator
-(``poisson_events``). The silent 150 ms are stepped only while a conductance is >= g_negligible (1e-12) or a
-neuron could still reach threshold, then solved in closed form (``relax_closed_form``).
+(``poisson_events``). The silent 150 ms are stepped only while a conductance is left or a neuron could still
+reach threshold, then solved in closed form (``relax_closed_form``).
 
 Differences from the reference Brian code (peter-u-diehl/stdp-mnist), stated: no random input delays
 (0-10 ms there; they would need per-synapse traces); exponential integration with step-mean conductances
@@ -60,6 +65,7 @@ start at rest; spikes during the rest do not count towards the image's response.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass
 from functools import cached_property
 
@@ -248,19 +254,22 @@ def classify(responses, assignments, n_classes: int = 10) -> np.ndarray:
 
 
 class RunningAccuracy:
-    """Diehl & Cook's accuracy estimate during training, for the progress bar.
+    """The responses of the last ``window`` training images, kept during training: the labelling of the neurons
+    at the end of a pass, and Diehl & Cook's accuracy estimate for the progress bar.
 
     Each image is classified (``classify``) with the labelling computed from the responses to the ``window``
     images before it (relabelled every ``relabel_every`` images); ``accuracy`` is the fraction right among
-    the last ``window`` images classified (NaN before the first labelling).
+    the last ``window`` images classified (NaN before the first labelling). ``labelling()`` labels the neurons
+    from the responses kept now: after a pass this replaces a second, frozen pass over the training images.
     """
 
     def __init__(self, n_neurons: int, window: int = 10_000, relabel_every: int = 1_000, n_classes: int = 10):
-        self.window, self.relabel_every, self.n_classes = window, relabel_every, n_classes
+        self.window = int(check_positive("window", window))
+        self.relabel_every, self.n_classes = int(check_positive("relabel_every", relabel_every)), n_classes
         self.assignments = None
-        self._responses = np.zeros((window, n_neurons), dtype=np.int64)
-        self._labels = np.zeros(window, dtype=np.int64)
-        self._hits = np.zeros(window, dtype=bool)
+        self._responses = np.zeros((self.window, n_neurons), dtype=np.int64)
+        self._labels = np.zeros(self.window, dtype=np.int64)
+        self._hits = np.zeros(self.window, dtype=bool)
         self._n_seen = self._n_scored = 0
 
     def add(self, counts, label: int) -> None:
@@ -273,13 +282,48 @@ class RunningAccuracy:
         self._responses[slot], self._labels[slot] = counts, label
         self._n_seen += 1
         if self._n_seen % self.relabel_every == 0:
-            filled = min(self._n_seen, self.window)
-            self.assignments = assign_labels(self._responses[:filled], self._labels[:filled], self.n_classes)
+            self.assignments = self.labelling()
+
+    def labelling(self) -> np.ndarray:
+        """``assign_labels`` over the responses kept (the last ``window`` images, fewer early on)."""
+        filled = min(self._n_seen, self.window)
+        return assign_labels(self._responses[:filled], self._labels[:filled], self.n_classes)
+
+    @property
+    def images_kept(self) -> int:
+        return min(self._n_seen, self.window)
 
     @property
     def accuracy(self) -> float:
         scored = min(self._n_scored, self.window)
         return float(self._hits[:scored].mean()) if scored else float("nan")
+
+    def to_arrays(self) -> dict:
+        """Everything, as arrays for ``DiehlCookNetwork.save`` (counters and sizes in ``counters``)."""
+        assignments = np.full(self._responses.shape[1], -2) if self.assignments is None else self.assignments
+        return {"recent_responses": self._responses, "recent_labels": self._labels, "recent_hits": self._hits,
+                "recent_assignments": assignments, "recent_counters": np.array(
+                    [self.window, self.relabel_every, self.n_classes, self._n_seen, self._n_scored])}
+
+    @classmethod
+    def from_arrays(cls, data, n_neurons: int) -> "RunningAccuracy":
+        """Rebuild from ``to_arrays``'s arrays (an ``np.load`` result), checking every shape."""
+        counters, responses = data["recent_counters"], data["recent_responses"]
+        check_shape("recent_counters", counters, (5,))
+        window, relabel_every, n_classes, n_seen, n_scored = (int(x) for x in counters)
+        check_shape("recent_responses", responses, (window, n_neurons))   # allocate no more than the file holds
+        if not (n_classes > 0 and 0 <= n_scored <= n_seen):
+            raise ValueError(f"recent_counters are inconsistent: {counters.tolist()}")
+        running = cls(n_neurons, window, relabel_every, n_classes)
+        for name, array in (("recent_responses", running._responses), ("recent_labels", running._labels),
+                            ("recent_hits", running._hits)):
+            check_shape(name, data[name], array.shape)
+            array[...] = data[name]
+        assignments = data["recent_assignments"]
+        check_shape("recent_assignments", assignments, (n_neurons,))
+        running.assignments = None if np.all(assignments == -2) else assignments.astype(np.int64)
+        running._n_seen, running._n_scored = n_seen, n_scored
+        return running
 
 
 class TextbookPresentation:
@@ -296,6 +340,7 @@ class TextbookPresentation:
            w_ie, which they receive in the next step
         4. the traces decay
 
+    With learning off, the weights, theta and the traces (which only feed learning) are left as they are.
     The state is read from the network's ``State`` when built; ``store`` writes it back.
     """
 
@@ -318,18 +363,19 @@ class TextbookPresentation:
         """One step; ``inputs``: indices of the inputs firing in it. Returns which E neurons fired."""
         p, w = self.params, self.state.w
         ge_jumps = w[inputs].sum(axis=0)
-        self.x_pre.record(inputs)
         if self.learn:
+            self.x_pre.record(inputs)
             depress(w, inputs, self.x_post1.x, self.nu_pre, 0.0, 0.0)
         fired = np.array([unit.step(ge, gi) for unit, ge, gi in zip(self.excitatory, ge_jumps, self.inhibition)])
         if self.learn:
             potentiate(w, fired, self.x_pre.x, self.x_post2.x[fired], self.nu_post, p.w_max, 0.0)
-        self.x_post1.record(fired)
-        self.x_post2.record(fired)
+            self.x_post1.record(fired)
+            self.x_post2.record(fired)
         fired_i = np.array([unit.step(p.w_ei * spiked, 0.0) for unit, spiked in zip(self.inhibitory, fired)])
         self.inhibition = p.w_ie * (np.count_nonzero(fired_i) - fired_i)
-        for trace in (self.x_pre, self.x_post1, self.x_post2):
-            trace.decay()
+        if self.learn:
+            for trace in (self.x_pre, self.x_post1, self.x_post2):
+                trace.decay()
         return fired
 
     def _layers(self):
@@ -375,7 +421,8 @@ class DiehlCookNetwork:
             v_i=np.full(n, p.v_rest_i), ge_i=np.zeros(n), gi_i=np.zeros(n), refractory_i=np.zeros(n, np.int64),
             x_pre=np.zeros(self.n_input), x_post1=np.zeros(n), x_post2=np.zeros(n))
         self.images_seen = 0                  # training images learned so far (where a resumed run continues)
-        self.assignments = np.full(n, -1)     # label of each E neuron (-1: none yet), set by label_neurons
+        self.assignments = np.full(n, -1)     # label of each E neuron (-1: none yet), set by train or label_neurons
+        self.recent = None                    # responses to the last training images (RunningAccuracy)
 
     @property
     def weights(self) -> np.ndarray:
@@ -431,21 +478,25 @@ class DiehlCookNetwork:
         return show
 
     def train(self, images, labels=None, *, checkpoint=None, checkpoint_every: int = 5_000,
-              progress: bool = True) -> "DiehlCookNetwork":
+              progress: bool = True, label_window: int = 10_000) -> "DiehlCookNetwork":
         """Learn from ``images[self.images_seen:]`` in order, so a reloaded checkpoint continues where it stopped.
 
         Image k is learned with the rates nu_pre, nu_post times 1 - (1 - nu_final) k / len(images): constant with
         the paper's ``nu_final = 1``, annealed towards the end of the pass otherwise.
 
-        With ``labels`` the progress bar shows the running accuracy estimate (``RunningAccuracy``; it restarts
-        on resume). With ``checkpoint`` (a path) the network is saved every ``checkpoint_every`` images, at the
-        end, and on Ctrl-C: the image in progress finishes, the checkpoint is written, then KeyboardInterrupt
-        is raised.
+        With ``labels``, the responses of the last ``label_window`` images are kept (``self.recent``, a
+        ``RunningAccuracy``): the progress bar shows the running accuracy estimate, and when the pass is complete
+        the neurons are labelled from them (``self.assignments``), so no second pass over the training images is
+        needed (``label_neurons`` still labels a frozen network). With ``checkpoint`` (a path) the network,
+        these responses included, is saved every ``checkpoint_every`` images, at the end, and on Ctrl-C: the
+        image in progress finishes, the checkpoint is written, then KeyboardInterrupt is raised.
         """
         from tqdm.auto import tqdm
 
         images = np.asarray(images)
-        running = None if labels is None else RunningAccuracy(self.n_neurons)
+        if labels is not None and (self.recent is None or self.recent.window != label_window):
+            self.recent = RunningAccuracy(self.n_neurons, label_window)
+        running = None if labels is None else self.recent
         bar = tqdm(total=len(images), initial=self.images_seen, desc="training", unit="img", disable=not progress,
                    smoothing=0.05)
         with bar, deferred_sigint() as interrupted:
@@ -465,6 +516,8 @@ class DiehlCookNetwork:
                     self.save(checkpoint)
                 if stop:
                     raise KeyboardInterrupt
+        if running is not None:
+            self.assignments = running.labelling()
         return self
 
     def responses(self, images, progress: bool = False, desc: str = "responses") -> np.ndarray:
@@ -493,6 +546,8 @@ class DiehlCookNetwork:
         header = {"params": asdict(self.params), "n_neurons": self.n_neurons, "n_input": self.n_input,
                   "images_seen": self.images_seen, "rng": self.rng.bit_generator.state}
         arrays = {name: getattr(self.state, name) for name in State._fields}
+        if self.recent is not None:
+            arrays.update(self.recent.to_arrays())
         with atomic_write(path) as handle:
             np.savez(handle, header=np.array(json.dumps(header)), assignments=self.assignments, **arrays)
 
@@ -504,8 +559,12 @@ class DiehlCookNetwork:
                 header = json.loads(str(data["header"]))
                 net = cls(header["n_neurons"], header["n_input"], DiehlCookParams(**header["params"]), backend=backend)
                 for name in State._fields:
+                    check_shape(name, data[name], getattr(net.state, name).shape)
                     getattr(net.state, name)[...] = data[name]
-                net.assignments = data["assignments"].copy()
+                check_shape("assignments", data["assignments"], (net.n_neurons,))
+                net.assignments = data["assignments"].astype(np.int64)
+                if "recent_counters" in data:
+                    net.recent = RunningAccuracy.from_arrays(data, net.n_neurons)
             except (KeyError, ValueError, TypeError) as error:
                 raise ValueError(
                     f"{path} is not a Diehl & Cook checkpoint written by DiehlCookNetwork.save: {error}") from error
@@ -516,5 +575,44 @@ class DiehlCookNetwork:
         return net
 
 
+LABELLINGS = ("training", "frozen", "both")
+
+
+def one_pass(net: DiehlCookNetwork, train, test, *, label_images: int = 10_000, labelling: str = "training",
+             checkpoint=None, checkpoint_every: int = 5_000, progress: bool = True) -> dict:
+    """The whole protocol in one pass: learn from the training images ``train = (images, labels)`` (continuing
+    from ``net.images_seen``, checkpointed), label the neurons, classify the test images ``test`` frozen.
+
+    ``labelling``: 'training' labels from the responses to the last ``label_images`` training images recorded
+    while they were learned (no second pass); 'frozen' shows those images again to the frozen network and labels
+    from that; 'both' does both and tests with each (the network keeps the training labelling). Returns the
+    figures: ``test_accuracy`` (with the labelling kept), ``test_accuracy_<how>_labels``, ``images_per_second``
+    and the wall-clock ``seconds`` of each phase (training, labelling, testing). Ctrl-C during training
+    saves the checkpoint and raises KeyboardInterrupt (``DiehlCookNetwork.train``).
+    """
+    check_choice("labelling", labelling, LABELLINGS)
+    (train_x, train_y), (test_x, test_y) = train, test
+    n_label = min(int(check_positive("label_images", label_images)), len(train_x))
+    start, first_image = time.perf_counter(), net.images_seen
+    net.train(train_x, train_y, checkpoint=checkpoint, checkpoint_every=checkpoint_every, progress=progress,
+              label_window=n_label)
+    seconds = {"training": time.perf_counter() - start}
+    labellings = {} if labelling == "frozen" else {"training": net.assignments.copy()}
+    if labelling != "training":
+        start = time.perf_counter()
+        labellings["frozen"] = net.label_neurons(train_x[-n_label:], train_y[-n_label:], progress).copy()
+        seconds["labelling"] = time.perf_counter() - start
+    start = time.perf_counter()
+    responses = net.responses(test_x, progress, desc="testing")
+    accuracies = {how: float(np.mean(classify(responses, labels) == test_y)) for how, labels in labellings.items()}
+    seconds["testing"] = time.perf_counter() - start
+    kept = "frozen" if labelling == "frozen" else "training"
+    net.assignments = labellings[kept]
+    return {"test_accuracy": accuracies[kept], **{f"test_accuracy_{how}_labels": value for how, value in
+                                                   accuracies.items()},
+            "images_per_second": (net.images_seen - first_image) / max(seconds["training"], 1e-9),
+            "images_trained": net.images_seen - first_image, "label_images": n_label, "seconds": seconds}
+
+
 __all__ = ["DiehlCookParams", "DiehlCookNetwork", "TextbookPresentation", "RunningAccuracy", "poisson_events",
-           "assign_labels", "classify"]
+           "assign_labels", "classify", "one_pass", "LABELLINGS"]

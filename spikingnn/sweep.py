@@ -84,15 +84,16 @@ KINDS = ("train", "diehl_cook")
 SECTIONS = ("kind", "seeds", "metric", "base", "grid", "random")
 # the columns each kind of trial reports; the first is the default metric of the summary and the plot
 METRICS = {"train": ("val_accuracy", "train_accuracy", "train_loss", "epochs"),
-           "diehl_cook": ("test_accuracy", "images_per_second")}
+           "diehl_cook": ("test_accuracy", "test_accuracy_frozen_labels", "images_per_second")}
 DISTRIBUTIONS = ("choice", "uniform", "log_uniform", "int_uniform")
 # options of a diehl_cook trial besides DiehlCookParams' fields, with examples/stdp_mnist.py's defaults;
 # max_rate (a field) also sets rate_boost to half of it unless rate_boost is given, as the example's --max-rate
-DIEHL_COOK_OPTIONS = {"n_neurons": 100, "train_images": 60_000, "label_images": None, "test_images": 10_000,
-                      "paper_params": False, "backend": "numba", "data_dir": None, "checkpoint_every": 5_000}
+DIEHL_COOK_OPTIONS = {"n_neurons": 100, "train_images": 60_000, "label_images": 10_000, "labelling": "training",
+                      "test_images": 10_000, "paper_params": False, "backend": "numba", "data_dir": None,
+                      "checkpoint_every": 5_000}
 DIEHL_COOK_KINDS = {"n_neurons": "an integer", "train_images": "an integer", "label_images": "an integer",
-                    "test_images": "an integer", "paper_params": "a boolean", "backend": "a string",
-                    "data_dir": "a string", "checkpoint_every": "an integer"}
+                    "labelling": "a string", "test_images": "an integer", "paper_params": "a boolean",
+                    "backend": "a string", "data_dir": "a string", "checkpoint_every": "an integer"}
 STOP_POLL_SECONDS = 2.0       # how often a training trial asks whether the sweep was cancelled
 CONNECT_SECONDS = 20          # to reach a --scheduler, and then for its first worker to be there
 HEARTBEAT_SECONDS = 300       # a progress line when no trial has finished for this long
@@ -408,34 +409,28 @@ def _train_trial(trial: Trial, folder: Path, stop) -> dict:
 
 
 def _diehl_cook_trial(trial: Trial, folder: Path, stop) -> dict:
-    """The trial as examples/stdp_mnist.py runs it: one pass of STDP (checkpointed, continued if interrupted),
-    labelling, test. ``stop`` is not polled: DiehlCookNetwork.train takes no stop hook."""
+    """The trial as examples/stdp_mnist.py runs it: ``diehl_cook.one_pass`` (checkpointed, continued if
+    interrupted). ``stop`` is not polled: DiehlCookNetwork.train takes no stop hook."""
     from spikingnn._io import atomic_write
     from spikingnn.datasets import load_mnist
-    from spikingnn.diehl_cook import DiehlCookNetwork
+    from spikingnn.diehl_cook import DiehlCookNetwork, one_pass
 
     options = {**DIEHL_COOK_OPTIONS, **trial.options}
     (train_x, train_y), (test_x, test_y) = (load_mnist(split, options["data_dir"]) for split in ("train", "test"))
-    n_train = min(options["train_images"], len(train_x))
-    n_label = min(options["label_images"] or n_train, len(train_x))
-    n_test = min(options["test_images"], len(test_x))
+    n_train, n_test = min(options["train_images"], len(train_x)), min(options["test_images"], len(test_x))
     checkpoint = folder / "checkpoint.npz"
     net = (DiehlCookNetwork.load(checkpoint, backend=options["backend"]) if checkpoint.is_file() else
            DiehlCookNetwork(options["n_neurons"], params=_diehl_cook_params(trial.options), seed=trial.seed,
                             backend=options["backend"]))
-    start, first_image = time.perf_counter(), net.images_seen
-    net.train(train_x[:n_train], train_y[:n_train], checkpoint=checkpoint,
-              checkpoint_every=options["checkpoint_every"], progress=False)
-    images_per_second = (net.images_seen - first_image) / max(time.perf_counter() - start, 1e-9)
-    net.label_neurons(train_x[:n_label], train_y[:n_label])
-    accuracy = float((net.predict(test_x[:n_test]) == test_y[:n_test]).mean())
+    figures = one_pass(net, (train_x[:n_train], train_y[:n_train]), (test_x[:n_test], test_y[:n_test]),
+                       label_images=options["label_images"], labelling=options["labelling"], checkpoint=checkpoint,
+                       checkpoint_every=options["checkpoint_every"], progress=False)
     net.save(folder / "network.npz")
     results = {"n_neurons": net.n_neurons, "params": dataclasses.asdict(net.params), "seed": trial.seed,
-               "train_images": n_train, "label_images": n_label, "test_images": n_test,
-               "test_accuracy": accuracy, "images_per_second": images_per_second}
+               "train_images": n_train, "test_images": n_test, "labelling": options["labelling"], **figures}
     with atomic_write(folder / "results.json", "w") as handle:
         json.dump(results, handle, indent=2)
-    return {"test_accuracy": accuracy, "images_per_second": images_per_second}
+    return {metric: figures.get(metric) for metric in METRICS["diehl_cook"]}   # frozen labels: with 'both' only
 
 
 RUNNERS = {"train": _train_trial, "diehl_cook": _diehl_cook_trial}

@@ -213,6 +213,59 @@ def test_resumed_training_equals_uninterrupted_training(tmp_path):
     assert_states_close(straight.state, resumed.state, atol=0.0)
 
 
+def test_a_training_pass_labels_the_neurons_from_its_last_images():
+    """train(images, labels, label_window=W) labels the neurons as assign_labels does from the responses to the last
+    W training images, recorded while learning (the same counts a by-hand loop of present() returns)."""
+    images = blob_images(np.random.default_rng(8), 12)
+    labels = np.arange(12) % 3
+    net = small_network(seed=5).train(images, labels, progress=False, label_window=8)
+    by_hand = small_network(seed=5)
+    counts = np.array([by_hand.present(image) for image in images])
+    np.testing.assert_array_equal(net.assignments, assign_labels(counts[-8:], labels[-8:]))
+    assert net.recent.images_kept == 8 and np.any(net.assignments >= 0)
+
+
+def test_one_pass_labels_both_ways_and_tests_with_each():
+    """labelling='both': the training labelling (kept by the network) and a frozen pass over the same last images,
+    which labels as label_neurons does; each is scored on the test images, and the phases are timed."""
+    from spikingnn.diehl_cook import one_pass
+
+    rng = np.random.default_rng(11)
+    images, labels = blob_images(rng, 10), np.arange(10) % 2
+    net = small_network(seed=2)
+    figures = one_pass(net, (images, labels), (images[:6], labels[:6]), label_images=4, labelling="both",
+                       progress=False)
+    assert set(figures["seconds"]) == {"training", "labelling", "testing"}
+    assert figures["test_accuracy"] == figures["test_accuracy_training_labels"]
+    assert 0.0 <= figures["test_accuracy_frozen_labels"] <= 1.0 and figures["images_trained"] == 10
+    np.testing.assert_array_equal(net.assignments, net.recent.labelling())
+    with pytest.raises(ValueError, match="labelling"):
+        one_pass(net, (images, labels), (images, labels), labelling="twice")
+
+
+def test_resumed_training_keeps_the_responses_for_the_labelling(tmp_path):
+    images, labels = blob_images(np.random.default_rng(6), 7), np.arange(7) % 2
+    straight = small_network(seed=3).train(images, labels, progress=False, label_window=5)
+    small_network(seed=3).train(images[:4], labels[:4], progress=False, checkpoint=tmp_path / "c.npz", label_window=5)
+    resumed = DiehlCookNetwork.load(tmp_path / "c.npz").train(images, labels, progress=False, label_window=5)
+    np.testing.assert_array_equal(resumed.assignments, straight.assignments)
+    for name, array in straight.recent.to_arrays().items():
+        np.testing.assert_array_equal(resumed.recent.to_arrays()[name], array, err_msg=name)
+
+
+def test_a_checkpoint_with_arrays_of_the_wrong_shape_is_refused(tmp_path):
+    net = small_network()
+    net.train(blob_images(np.random.default_rng(1), 2), np.array([0, 1]), progress=False, label_window=4)
+    net.save(tmp_path / "net.npz")
+    with np.load(tmp_path / "net.npz") as data:
+        arrays = dict(data)
+    for name, bad in (("w", np.zeros(1)), ("recent_responses", np.zeros((10**3, 10))),
+                      ("recent_counters", np.array([4, 1000, 10, 5, 9]))):
+        np.savez(tmp_path / "bad.npz", **{**arrays, name: bad})
+        with pytest.raises(ValueError, match="not a Diehl & Cook checkpoint"):
+            DiehlCookNetwork.load(tmp_path / "bad.npz")
+
+
 def test_annealed_learning_rates_fall_linearly_over_one_pass():
     """nu_final = 0.5 over 4 images: image k learns with both rates times 1 - 0.5 k / 4; rates times 0 learn nothing."""
     images = blob_images(np.random.default_rng(9), 4)
@@ -351,3 +404,22 @@ def test_event_kernel_draws_what_the_numpy_reference_draws(seed):
     for expected, got in zip(events_reference(p, 300, a), events_kernel(p, 300, b)):
         np.testing.assert_array_equal(got, expected)
     assert a.random() == b.random()
+
+
+def test_quiet_inhibitory_neurons_wake_where_the_reference_steps_them():
+    """One long kernel run, in which I neurons go quiet (no conductance left), are skipped, and wake when their E
+    partner fires again: the same spikes and the same final state as the reference, which steps every neuron."""
+    rng = np.random.default_rng(5)
+    params = dataclasses.replace(SMALL, w_ei=30.0)          # every E spike makes its I partner fire
+    net = small_network()
+    constants = params.constants()
+    event_ptr, event_inputs = poisson_events(rng.uniform(0, 120, N_INPUT), 800, params.dt, rng)
+    fast, slow = copy_state(net.state), copy_state(net.state)
+    counts_fast, counts_slow = np.zeros(10, np.int64), np.zeros(10, np.int64)
+    run_steps_kernel(fast, constants, event_ptr, event_inputs, True, counts_fast)
+    run_steps_reference(slow, constants, event_ptr, event_inputs, True, counts_slow)
+    np.testing.assert_array_equal(counts_fast, counts_slow)
+    # 800 steps (400 ms) while an I neuron's conductance vanishes within ~60 steps: with 5 or more E spikes, partners
+    # went quiet and woke again
+    assert counts_fast.sum() >= 5
+    assert_states_close(fast, slow)

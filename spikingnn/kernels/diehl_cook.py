@@ -2,10 +2,20 @@
 
 The model, its parameters and the order of one step are written out in ``spikingnn/diehl_cook.py``; this
 module holds the two ways of running it. ``run_steps_kernel`` fuses a whole presentation into one compiled
-loop: input spikes arrive as events (step -> inputs that fired), so each costs one weight row; the
-excitatory (E) and inhibitory (I) layers are updated neuron by neuron. ``run_steps_reference`` does the same
-steps with NumPy arrays, one Python iteration per step. ``rest_kernel`` / ``rest_reference`` run the silent
-pause between images: step by step while the conductances still matter, then in closed form.
+loop: input spikes arrive as events (step -> inputs that fired), so each costs one pass over one weight row
+(its jump into ge and its depression together). The excitatory (E) layer is one pass without branches over all
+neurons, which the compiler turns into vector (SIMD) code, with the membrane's exponential from
+``kernels.fast_exp`` (the C library's exp would keep it scalar and cost more than the rest of the step). The
+inhibitory (I) layer steps only the neurons that have a conductance or refractory time left: an I neuron is
+driven by its E partner alone, so most are quiet (relaxing towards rest) at any time, and catch up in closed
+form when their partner next fires. ``run_steps_reference`` does the same steps with NumPy arrays, every neuron
+every step, one Python iteration per step. ``rest_kernel`` / ``rest_reference`` run the silent pause between
+images: step by step while a conductance is left, then in closed form. ``events_kernel`` draws the input
+spikes; ``events_reference`` is its plain version.
+
+Where the time goes (N = 400, one-pass parameters, one core; ``benchmarks/stdp_speed.py --profile``): the E
+layer's exact membrane steps (~280,000 exponentials per image) are most of it, then the input rows, the rest,
+the input events and the column normalisation.
 
 Per-neuron formulas shared by both paths (``membrane``, ``relax_closed_form``, ``can_fire``) are written once
 with array operations, which Numba compiles too. The learning is ``spikingnn.kernels.stdp``'s: ``depress`` and
@@ -102,7 +112,7 @@ def relax_closed_form(s, c, n_steps, learn):
     """``n_steps`` silent steps at once, when the conductances have vanished and ``can_fire`` is False.
 
     A refractory neuron is held for its remaining r steps, then relaxes freely:
-    v <- v_rest + (v - v_rest) decay_mem^(n_steps - r). Traces and theta decay by decay^n_steps.
+    v <- v_rest + (v - v_rest) decay_mem^(n_steps - r). Traces and theta decay by decay^n_steps (when learning).
     """
     if n_steps == 0:
         return
@@ -114,10 +124,10 @@ def relax_closed_form(s, c, n_steps, learn):
     s.refractory_i[:] = s.refractory_i - (n_steps - free_i)
     for g in (s.ge_e, s.gi_e, s.ge_i, s.gi_i):
         g[:] = 0.0
-    s.x_pre[:] = s.x_pre * c.decay_pre ** n_steps
-    s.x_post1[:] = s.x_post1 * c.decay_post1 ** n_steps
-    s.x_post2[:] = s.x_post2 * c.decay_post2 ** n_steps
     if learn:
+        s.x_pre[:] = s.x_pre * c.decay_pre ** n_steps
+        s.x_post1[:] = s.x_post1 * c.decay_post1 ** n_steps
+        s.x_post2[:] = s.x_post2 * c.decay_post2 ** n_steps
         s.theta[:] = s.theta * c.decay_theta ** n_steps
 
 
@@ -154,8 +164,8 @@ def _step_reference(s, c, inputs, learn, counts):
     """One step with NumPy arrays; ``inputs``: indices of the input neurons that fire in this step."""
     for i in inputs:                                   # 1. input spikes, one weight row each
         s.ge_e[:] += s.w[i]
-    s.x_pre[inputs] = 1.0
     if learn:
+        s.x_pre[inputs] = 1.0
         depress(s.w, inputs, s.x_post1, c.nu_pre, c.w_min, 0.0)
     fired = _layer_step_reference(s.v_e, s.ge_e, s.gi_e, s.refractory_e, c.v_rest_e, c.v_reset_e, c.e_inh_e,
                                   c.log_decay_mem_e, c.v_threshold_e + s.theta, c.refractory_steps_e, c)
@@ -164,16 +174,16 @@ def _step_reference(s, c, inputs, learn, counts):
     if learn:
         s.theta[fired] += c.theta_plus
         potentiate(s.w, fired, s.x_pre, s.x_post2[fired], c.nu_post, c.w_max, 0.0)
-    s.x_post1[fired] = 1.0
-    s.x_post2[fired] = 1.0
+        s.x_post1[fired] = 1.0
+        s.x_post2[fired] = 1.0
     fired_i = _layer_step_reference(s.v_i, s.ge_i, s.gi_i, s.refractory_i, c.v_rest_i, c.v_reset_i, c.e_inh_i,
                                     c.log_decay_mem_i, c.v_threshold_i, c.refractory_steps_i, c)
     n_fired_i = np.count_nonzero(fired_i)              # 3. each I spike inhibits every other E neuron
     if n_fired_i:
         s.gi_e[:] += c.w_ie * (n_fired_i - fired_i)
-    for trace, decay in ((s.x_pre, c.decay_pre), (s.x_post1, c.decay_post1), (s.x_post2, c.decay_post2)):
-        trace *= decay                                 # 4. traces decay to the end of the step
-    if learn:
+    if learn:                                          # 4. traces decay to the end of the step
+        for trace, decay in ((s.x_pre, c.decay_pre), (s.x_post1, c.decay_post1), (s.x_post2, c.decay_post2)):
+            trace *= decay
         s.theta[:] *= c.decay_theta
 
 
@@ -353,7 +363,8 @@ def _step_kernel(s, c, event_inputs, start, stop, learn, counts, t, fired_e, fir
             ge_e[j] += w_ij
             if learn:
                 row[j] = depress_weight(w_ij, x_post1[j], c.nu_pre, c.w_min, 0.0)
-        s.x_pre[i] = 1.0
+        if learn:
+            s.x_pre[i] = 1.0
     any_fired = False                                  # 2. E layer, all neurons
     for j in range(n):
         fired_e[j] = _neuron_kernel(s.v_e, s.ge_e, s.gi_e, s.refractory_e, j, c.v_rest_e, c.v_reset_e, c.e_inh_e,
@@ -369,20 +380,19 @@ def _step_kernel(s, c, event_inputs, start, stop, learn, counts, t, fired_e, fir
                     s.theta[j] += c.theta_plus
                     for i in range(n_input):
                         s.w[i, j] = potentiate_weight(s.w[i, j], s.x_pre[i], s.x_post2[j], c.nu_post, c.w_max, 0.0)
-                s.x_post1[j] = 1.0
-                s.x_post2[j] = 1.0
+                    s.x_post1[j] = 1.0
+                    s.x_post2[j] = 1.0
     n_fired_i = _inhibitory_kernel(s, c, quiet, t, fired_i)
     if n_fired_i:                                      # 3. each I spike inhibits every other E neuron
         for m in range(n):
             s.gi_e[m] += c.w_ie * (n_fired_i - fired_i[m])
-    for m in range(n):                                 # 4. traces decay to the end of the step
-        s.x_post1[m] *= c.decay_post1
-        s.x_post2[m] *= c.decay_post2
-    if learn:
+    if learn:                                          # 4. traces decay to the end of the step
         for m in range(n):
+            s.x_post1[m] *= c.decay_post1
+            s.x_post2[m] *= c.decay_post2
             s.theta[m] *= c.decay_theta
-    for i in range(n_input):
-        s.x_pre[i] *= c.decay_pre
+        for i in range(n_input):
+            s.x_pre[i] *= c.decay_pre
 
 
 @numba.njit(cache=True)
