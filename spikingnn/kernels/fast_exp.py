@@ -53,7 +53,7 @@ def _bits_float(typingctx, bits):
     return types.float64(types.int64), codegen
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", fastmath={"contract"})
 def fast_exp(x):
     """e^x for one double (see the module docstring); clamped to [X_MIN, X_MAX]."""
     x = min(max(x, X_MIN), X_MAX)
@@ -71,7 +71,7 @@ def exp(x):
     return np.exp(x)
 
 
-@overload(exp, jit_options={"cache": True})
+@overload(exp, jit_options={"cache": True, "fastmath": {"contract"}})
 def _exp_in_kernels(x):
     if isinstance(x, types.Float):
         return lambda x: fast_exp(x)
