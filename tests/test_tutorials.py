@@ -35,6 +35,12 @@ def test_the_readme_links_every_notebook_in_order():
     assert links == [path.name for path in NOTEBOOKS]
 
 
+def test_the_main_readme_lists_every_notebook_in_order():
+    readme = (TUTORIALS.parent.parent / "README.md").read_text()
+    links = re.findall(r"\]\(examples/tutorials/([0-9][0-9]_[^)]+\.ipynb)\)", readme)
+    assert links == [path.name for path in NOTEBOOKS]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
 def test_each_notebook_uses_the_package_shows_pictures_and_ends_with_exercises(path):
     cells = _cells(path)
@@ -56,6 +62,8 @@ def test_each_notebook_runs_and_draws_what_it_stored(path):
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
     notebook = nbformat.read(path, as_version=4)
+    if any("spikingnn.nir" in _source(cell) for cell in notebook.cells if cell.cell_type == "code"):
+        pytest.importorskip("nir")                      # the optional NIR chapter: pip install spikingnn[nir]
     stored = _images_per_cell(notebook.cells)
     nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(TUTORIALS)}}).execute()
