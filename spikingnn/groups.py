@@ -91,7 +91,8 @@ class LIFGroup:
     scalar or an (n,) array.
 
     State (arrays of n, changed in place; assigning ``group.v = x`` copies x in): ``v``, ``refractory_left``
-    (int steps), ``spikes`` (bool, the last step's). ``step(current)`` advances one step and returns ``spikes``.
+    (int steps), ``spikes`` (bool, the last step's). ``step(current)`` advances one step and returns a copy of
+    ``spikes``.
     """
 
     params_class = LIFParams
@@ -130,7 +131,8 @@ class LIFGroup:
         self._state.threshold[:] = self._params.v_threshold
 
     def step(self, current) -> np.ndarray:
-        """Advance one step of dt with ``current`` (scalar or (n,)) held constant over it; return ``spikes``."""
+        """Advance one step of dt with ``current`` (scalar or (n,)) held constant over it; return a copy of
+        ``spikes`` (so that ``[group.step(i) for i in currents]`` keeps every step's spikes)."""
         current = check_finite("current", current)
         if current.ndim != 0 and current.shape != (self.n,):
             raise ValueError(f"current must be a scalar or an array of shape ({self.n},); got shape {current.shape}")
@@ -138,7 +140,7 @@ class LIFGroup:
         step = population_step_kernel if self.backend == "numba" else population_step_reference
         step(self._state, self._step_params, self._current, self._no_inputs, _NO_ALPHAS, _NO_ALPHAS,
              self.params.reset == "subtract", self.adaptive)
-        return self._state.spikes
+        return self._state.spikes.copy()
 
     def __getitem__(self, key) -> "Subgroup":
         """``group[start:stop]``: a ``Subgroup`` of consecutive neurons."""

@@ -250,3 +250,10 @@ def test_docstring_example():
 
     import spikingnn.groups
     assert doctest.testmod(spikingnn.groups).failed == 0
+
+
+def test_each_step_returns_its_own_spikes():
+    """Collecting step() results keeps every step: the returned array is not overwritten by the next step."""
+    group = LIFGroup(3, dt=1.0, tau_mem=10.0, v_rest=0.0, v_reset=0.0, v_threshold=1.0, refractory=0.0)
+    steps = [group.step(np.array([50.0, 0.0, 50.0]) if t == 0 else np.zeros(3)) for t in range(3)]
+    np.testing.assert_array_equal(np.array(steps), [[True, False, True], [False] * 3, [False] * 3])
