@@ -328,7 +328,7 @@ class RunningAccuracy:
 
 class TextbookPresentation:
     """The network's steps composed from the book's pieces, in plain Python: for reading, and for checking that
-    the fused kernel runs exactly this model (tests/test_one_book_diehl_cook.py).
+    the fused kernel runs exactly this model (tests/test_one_book.py).
 
     Every E and I neuron is a ``ConductanceLIF`` stepped on its own; learning is ``stdp.py``'s ``Trace``,
     ``depress`` and ``potentiate``. One step (the order of the module docstring):

@@ -1,6 +1,6 @@
 """The Diehl & Cook (2015) network: fused kernel against the NumPy reference, the rest in closed form,
 labelling and classification, input statistics, checkpoints and resuming (the units and the learning pieces, and
-the kernel against the network composed from them: tests/test_one_book_diehl_cook.py)."""
+the kernel against the network composed from them: tests/test_one_book.py)."""
 import dataclasses
 import json
 import os
