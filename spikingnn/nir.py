@@ -43,6 +43,8 @@ synaptic currents (CubaLIF, CubaLI), delays, thresholds, scalings and nodes off 
 SNNClassifier layer: ``from_nir`` refuses them, naming the node, and ``spikingnn.nir_graph.simulate`` runs such
 graphs node by node (its docstring gives every node's step; the neurons' d and g above come from it).
 Convolutions and pooling run in neither.
+
+The neuron here: the LIF of neurons.py, as NIR's LIF and LI (CubaLIF: with the synapse of synapses.py).
 """
 from __future__ import annotations
 

@@ -15,6 +15,8 @@ read-out the loss looks at (``training.eprop.RecurrentNetwork.train_step(batch.x
   in [0, 1] as the single input; the loss looks at the last step. With ``permutation`` (or ``permuted_mnist``)
   the pixels come in a fixed random order, which breaks the local structure of the rows (Le, Jaitly & Hinton 2015).
   Images come from the caller (e.g. ``spikingnn.load_mnist``).
+
+The neuron here: none: inputs and targets.
 """
 from __future__ import annotations
 
