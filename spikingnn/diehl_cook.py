@@ -284,14 +284,15 @@ class RunningAccuracy:
         if self._n_seen % self.relabel_every == 0:
             self.assignments = self.labelling()
 
-    def labelling(self) -> np.ndarray:
-        """``assign_labels`` over the responses kept (the last ``window`` images, fewer early on)."""
-        filled = min(self._n_seen, self.window)
-        return assign_labels(self._responses[:filled], self._labels[:filled], self.n_classes)
-
     @property
     def images_kept(self) -> int:
+        """How many responses are kept: the last ``window`` images, fewer early on."""
         return min(self._n_seen, self.window)
+
+    def labelling(self) -> np.ndarray:
+        """``assign_labels`` over the responses kept."""
+        kept = self.images_kept
+        return assign_labels(self._responses[:kept], self._labels[:kept], self.n_classes)
 
     @property
     def accuracy(self) -> float:
@@ -299,7 +300,9 @@ class RunningAccuracy:
         return float(self._hits[:scored].mean()) if scored else float("nan")
 
     def to_arrays(self) -> dict:
-        """Everything, as arrays for ``DiehlCookNetwork.save`` (counters and sizes in ``counters``)."""
+        """Everything, as arrays for ``DiehlCookNetwork.save``: the kept responses, labels and hits, the current
+        labelling (-2 everywhere before the first) and ``recent_counters`` (window, relabel_every, n_classes,
+        images seen, images scored)."""
         assignments = np.full(self._responses.shape[1], -2) if self.assignments is None else self.assignments
         return {"recent_responses": self._responses, "recent_labels": self._labels, "recent_hits": self._hits,
                 "recent_assignments": assignments, "recent_counters": np.array(

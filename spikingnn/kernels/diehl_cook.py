@@ -159,7 +159,6 @@ def events_reference(p, n_steps, rng):
     return event_ptr, inputs[np.argsort(times, kind="stable")]
 
 
-
 def _step_reference(s, c, inputs, learn, counts):
     """One step with NumPy arrays; ``inputs``: indices of the input neurons that fire in this step."""
     for i in inputs:                                   # 1. input spikes, one weight row each
