@@ -13,7 +13,7 @@ __version__ = "0.1.0"
 # Every public name and the module that defines it. They load on first use (PEP 562), so that ``import
 # spikingnn`` (and the command line's error messages) does not wait for Numba, SciPy and the kernels.
 _PUBLIC = {
-    ".datasets": ("load_fashion_mnist", "load_mnist"),
+    ".datasets": ("load_cifar10", "load_cifar100", "load_fashion_mnist", "load_mnist"),
     ".encoding": ("decode_latency", "decode_rate", "image_to_spikes", "latency_encode", "load_grayscale",
                   "population_decode", "population_encode", "rate_encode"),
     ".groups": ("ALIFGroup", "LIFGroup", "SynapseGroup"),

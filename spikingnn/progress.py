@@ -38,10 +38,11 @@ def _training_kernel_modules() -> set:
     return found
 
 
-def kernels_need_compiling() -> bool:
+def kernels_need_compiling(convolutions: bool = True) -> bool:
     """Whether training is about to compile Numba kernels rather than load them.
 
-    True when some kernels module the training code uses has cached kernels (``cache=True``), none of them
+    True when some kernels module the training code uses (``kernels.conv`` only if ``convolutions``: a dense
+    network never runs them) has cached kernels (``cache=True``), none of them
     compiled or loaded in this process yet, and no index file (``<module>.<kernel>-<line>.pyXY.nbi``) in the
     folder where Numba caches them (``kernels/__pycache__``, ``NUMBA_CACHE_DIR`` or Numba's fallback) as new as
     the module's source: Numba recompiles when the source is newer than its cache.
@@ -49,6 +50,8 @@ def kernels_need_compiling() -> bool:
     from numba.core.dispatcher import Dispatcher
 
     for module in _training_kernel_modules():
+        if module.__name__ == "spikingnn.kernels.conv" and not convolutions:
+            continue
         kernels = [kernel for kernel in vars(module).values() if isinstance(kernel, Dispatcher)
                    and kernel.__module__ == module.__name__ and kernel.stats.cache_path]
         if not kernels or any(kernel.signatures for kernel in kernels):
@@ -82,7 +85,7 @@ class ProgressBar(Callback):
 
     def on_fit_begin(self, model, epochs: int) -> None:
         self._epochs = epochs
-        self._compiling = model.backend == "numba" and kernels_need_compiling()
+        self._compiling = model.backend == "numba" and kernels_need_compiling(model.has_convolutions)
 
     def on_epoch_begin(self, model, epoch: int, n_batches: int) -> None:
         self._desc, self._total = f"epoch {epoch + 1}/{self._epochs}", n_batches

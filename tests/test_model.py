@@ -176,7 +176,7 @@ def test_bad_callbacks_are_refused(callbacks):
 def test_progress_bar_and_epoch_summaries(monkeypatch, capsys, compiling):
     """progress=True: a bar per epoch on stderr, one summary line per epoch on stdout; when the kernels are still
     to be compiled it says so first, and the bar starts after the first batch (no ETA while compiling)."""
-    monkeypatch.setattr(progress, "kernels_need_compiling", lambda: compiling)
+    monkeypatch.setattr(progress, "kernels_need_compiling", lambda convolutions: compiling)
     X, y = _blocks(100, 0)
     model = SNNClassifier(**SMALL).fit(X, y)
     out, err = capsys.readouterr()
@@ -201,11 +201,11 @@ def test_first_run_says_it_is_compiling_and_later_runs_do_not(tmp_path):
     first batch; a second process finds them in the cache and says nothing."""
     script = ("import numpy as np\nfrom spikingnn.training.model import SNNClassifier\n"
               "from spikingnn.progress import kernels_need_compiling\n"
-              "print(kernels_need_compiling(), flush=True)\n"
+              "print(kernels_need_compiling(convolutions=False), flush=True)\n"
               "rng = np.random.default_rng(0)\n"
               "X, y = rng.uniform(0, 1, (60, 24)), np.arange(60) % 3\n"
               "SNNClassifier(hidden=(40,), num_steps=4, batch_size=20, epochs=1).fit(X, y)\n"
-              "print(kernels_need_compiling())\n")
+              "print(kernels_need_compiling(convolutions=False))\n")
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
     runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=900)
             for _ in range(2)]

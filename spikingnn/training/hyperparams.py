@@ -54,8 +54,9 @@ def leak(hyper: dict) -> float:
     return float(check_in_range("beta", hyper["beta"], 0.0, 1.0))
 
 
-def build(hyper: dict, layer_sizes: tuple) -> Built:
-    """Validate the hyper-parameters (a dict of SNNClassifier's keywords) and build the training records."""
+def build(hyper: dict, layer_sizes: tuple, stages: tuple = (), map_shapes: tuple = ()) -> Built:
+    """Validate the hyper-parameters (a dict of SNNClassifier's keywords) and build the training records (``stages``
+    and ``map_shapes`` of a network given by an architecture string: see ``network.NetworkSpec``)."""
     for name, choices in (("encoding", ENCODINGS), ("neuron", NEURONS), ("reset", RESET_MODES),
                           ("surrogate", SURROGATES), ("loss", LOSSES), ("optimizer", OPTIMIZERS),
                           ("backend", BACKENDS), ("dtype", DTYPES)):
@@ -73,6 +74,10 @@ def build(hyper: dict, layer_sizes: tuple) -> Built:
         check_in_range(name, hyper[name], 0.0, 1.0)
     if hyper["grad_clip"] is not None:
         check_positive("grad_clip", hyper["grad_clip"])
+    if any(stage.kind == "conv" for stage in stages):
+        for name in ("recurrent", "residual"):
+            if hyper[name]:
+                raise ValueError(f"{name} must be False for a network with convolutions (arch {hyper['arch']!r})")
     surrogate = make_surrogate(hyper["surrogate"], hyper["surrogate_slope"])
     reset, detach = hyper["reset"], bool(hyper["detach_reset"])
     rho, beta_adapt = 0.0, 0.0
@@ -83,7 +88,8 @@ def build(hyper: dict, layer_sizes: tuple) -> Built:
                        hidden_neuron=NeuronSpec(reset, detach, rho, beta_adapt, surrogate),
                        output_neuron=NeuronSpec(reset if hyper["loss"] in SPIKE_LOSSES else "readout", detach,
                                                 0.0, 0.0, surrogate),
-                       recurrent=bool(hyper["recurrent"]), residual=bool(hyper["residual"]))
+                       recurrent=bool(hyper["recurrent"]), residual=bool(hyper["residual"]), stages=tuple(stages),
+                       map_shapes=tuple(map_shapes))
     if hyper["optimizer"] == "adam":
         optimizer = Adam(weight_decay=hyper["weight_decay"])
     else:

@@ -34,6 +34,7 @@ from threadpoolctl import threadpool_limits
 from spikingnn._signals import deferred_sigint
 from spikingnn.serialization import save as save_model
 from spikingnn.training import hyperparams
+from spikingnn.training.arch import MAX_ARCH_CHARS, arch_shapes, parse_arch
 from spikingnn.training.callbacks import as_callbacks
 from spikingnn.training.encoders import encode, input_spikes, pixel_levels
 from spikingnn.training.losses import loss_forward_backward, output_scores, rate_regularizer
@@ -113,10 +114,19 @@ _OPTIONAL_REAL = (lambda value: value is None or _is_real(value), "None (null) o
 _FLAG = (lambda value: isinstance(value, (bool, np.bool_)), "True or False")
 _NAME = (lambda value: isinstance(value, str), "a string")
 _OPTIONAL_NAME = (lambda value: value is None or isinstance(value, str), "None (null) or a string")
+_ARCH = (lambda value: value is None or (isinstance(value, str) and 0 < len(value) <= MAX_ARCH_CHARS),
+         f"None (null) or an architecture string of 1 to {MAX_ARCH_CHARS} characters, such as '12C5-MP2-64C5-MP2-FC10'")
+MAX_SIDE = 1 << 12            # height, width or channels of an input_shape
+_INPUT_SHAPE = (lambda value: value is None or (isinstance(value, (list, tuple)) and len(value) == 3
+                                                and all(_is_int(n) and 1 <= n <= MAX_SIDE for n in value)),
+                f"None (null) or (height, width, channels), each an integer in [1, {MAX_SIDE}]")
+# Keywords added after the first model files were written: a file without them gets these values.
+_ADDED_KEYWORDS = {"arch": None, "input_shape": None}
 
 # The type and size of every constructor keyword; the ranges and choices are then checked by hyperparams.build.
 _HYPER_TYPES = {
     "hidden": (_is_widths, f"an integer or a list of at most {MAX_HIDDEN_LAYERS} integers in [1, {MAX_WIDTH}]"),
+    "arch": _ARCH, "input_shape": _INPUT_SHAPE,
     "num_steps": _int_in(1, MAX_STEPS), "encoding": _NAME, "neuron": _NAME, "beta": _REAL,
     "tau_mem": _OPTIONAL_REAL, "dt": _REAL, "v_threshold": _REAL, "reset": _NAME, "detach_reset": _FLAG,
     "tau_adapt": _REAL, "beta_adapt": _REAL, "surrogate": _NAME, "surrogate_slope": _REAL, "loss": _NAME,
@@ -192,9 +202,11 @@ def _check_epoch_stats(stats, batch_in_epoch: int, n_layers: int) -> None:
 class SNNClassifier:
     """Spiking network classifier: input -> hidden LIF/ALIF layers -> output LIF layer, trained by BPTT.
 
-    Architecture: ``hidden`` widths (e.g. (100,) for 784-100-10); ``num_steps`` T; ``encoding`` 'rate'
-    (Bernoulli), 'latency' or 'current' (see encoders.py); ``neuron`` 'lif' or 'alif' for the hidden layers
-    (ALIF: ``tau_adapt`` ms, ``beta_adapt``); leak ``beta`` or, if ``tau_mem`` (ms) is given,
+    Architecture: ``hidden`` widths (e.g. (100,) for 784-100-10), or ``arch``, a string of convolutional and dense
+    layers such as '12C5-MP2-64C5-MP2-FC10' (``arch.py``; it replaces ``hidden`` and ends with FC<classes>) for
+    pictures of ``input_shape`` (height, width, channels; None: square grey or RGB pictures); ``num_steps`` T;
+    ``encoding`` 'rate' (Bernoulli), 'latency' or 'current' (see encoders.py); ``neuron`` 'lif' or 'alif' for the
+    hidden layers (ALIF: ``tau_adapt`` ms, ``beta_adapt``); leak ``beta`` or, if ``tau_mem`` (ms) is given,
     beta = exp(-dt / tau_mem); ``v_threshold``; ``reset`` 'subtract' or 'zero'; ``detach_reset`` (the reset
     spike is a constant for the gradient, as snnTorch); ``recurrent`` hidden layers; ``residual`` connections
     between equal-width hidden layers; ``learn_beta``/``learn_threshold`` (one per neuron).
@@ -213,8 +225,9 @@ class SNNClassifier:
     lr 5e-4 constant, slope 25) reach ~97.0 % here.
     """
 
-    def __init__(self, hidden=(100,), num_steps=25, encoding="rate", neuron="lif", beta=0.95, tau_mem=None,
-                 dt=1.0, v_threshold=1.0, reset="subtract", detach_reset=True, tau_adapt=200.0, beta_adapt=0.2,
+    def __init__(self, hidden=(100,), arch=None, input_shape=None, num_steps=25, encoding="rate", neuron="lif",
+                 beta=0.95, tau_mem=None, dt=1.0, v_threshold=1.0, reset="subtract", detach_reset=True,
+                 tau_adapt=200.0, beta_adapt=0.2,
                  surrogate="fast_sigmoid", surrogate_slope=5.0, loss="ce_mem_mean", correct_rate=0.8,
                  incorrect_rate=0.2, rate_reg=0.0, target_rate=0.05, optimizer="adam", lr=2e-3, momentum=0.9,
                  weight_decay=0.0, lr_schedule="cosine", lr_step_epochs=1.0, lr_gamma=0.5, lr_min=0.0, grad_clip=None,
@@ -245,17 +258,47 @@ class SNNClassifier:
         _need(_is_int(n_features) and 1 <= n_features <= MAX_FEATURES, "n_features_in",
               f"an integer in [1, {MAX_FEATURES}]", n_features)
         _need(1 <= n_classes <= MAX_CLASSES, "the number of classes", f"in [1, {MAX_CLASSES}]", n_classes)
-        sizes = (int(n_features), *hyperparams.hidden_sizes(self.hidden), int(n_classes))
-        built = hyperparams.build(params, sizes)
+        sizes, stages, map_shapes = self._architecture(int(n_features), int(n_classes))
+        built = hyperparams.build(params, sizes, stages, map_shapes)
         n_parameters = sum(math.prod(shape) for shape in param_shapes(built.spec).values())
         if n_parameters > MAX_PARAMETERS:
             raise ValueError(f"the layers {'-'.join(map(str, sizes))} need {n_parameters} parameters; at most "
                              f"{MAX_PARAMETERS} are accepted")
         return built
 
+    def _architecture(self, n_features: int, n_classes: int) -> tuple:
+        """(layer sizes, stages, map shapes) of the network: from ``hidden`` (no stages), or from ``arch``."""
+        if self.arch is None:
+            return (n_features, *hyperparams.hidden_sizes(self.hidden), n_classes), (), ()
+        stages = parse_arch(self.arch)
+        if stages[-1].units != n_classes:
+            raise ValueError(f"arch must end with the output layer FC{n_classes} (one neuron per class); got "
+                             f"FC{stages[-1].units} in {self.arch!r}")
+        input_shape = self._input_shape(n_features)
+        shapes = [input_shape, *arch_shapes(stages, input_shape)]
+        return tuple(math.prod(shape) for shape in shapes), stages, tuple(shapes)
+
+    def _input_shape(self, n_features: int) -> tuple:
+        """The pictures' (height, width, channels): ``input_shape``, or square grey / RGB pictures of n_features."""
+        if self.input_shape is not None:
+            _need(math.prod(self.input_shape) == n_features, "input_shape",
+                  f"(height, width, channels) of {n_features} values in all (the pictures' features)", self.input_shape)
+            return tuple(int(n) for n in self.input_shape)
+        for channels in (1, 3):
+            side = math.isqrt(n_features // channels)
+            if side * side * channels == n_features:
+                return side, side, channels
+        raise ValueError(f"input_shape must be given as (height, width, channels) for pictures of {n_features} "
+                         f"features (they are neither square grey nor square RGB pictures)")
+
+    @property
+    def has_convolutions(self) -> bool:
+        """Whether ``arch`` has convolutional layers (checked; False without ``arch``)."""
+        return self.arch is not None and any(stage.kind == "conv" for stage in parse_arch(self.arch))
+
     @property
     def layer_sizes_(self) -> list:
-        return [self.n_features_in_, *hyperparams.hidden_sizes(self.hidden), len(self.classes_)]
+        return list(self._architecture(self.n_features_in_, len(self.classes_))[0])
 
     def _layer_params(self, prefix: str) -> list:
         return [self.params_[f"{prefix}{layer}"] for layer in range(len(self.layer_sizes_) - 1)
@@ -317,6 +360,7 @@ class SNNClassifier:
         _need(set(config) == keys, "config", f"a dict with the keys {sorted(keys)}", sorted(config, key=str))
         params, names = config["params"], cls._param_names()
         _need(isinstance(params, dict), "config.params", "a dict", params)
+        params = {**_ADDED_KEYWORDS, **params}
         unknown, missing = sorted(set(params) - set(names), key=str), [n for n in names if n not in params]
         _need(not unknown, "config.params", "SNNClassifier parameters only", f"unknown {unknown}")
         _need(not missing, "config.params", "every SNNClassifier parameter", f"none for {missing}")

@@ -1,16 +1,21 @@
-"""A stack of layers: input -> [dense projection -> spiking layer] x L -> output spikes.
+"""A stack of layers: input -> [projection -> spiking layer] x L -> output spikes.
 
 Layer l (0-based) projects the output o[l-1] of the layer below (o[-1] = the encoded input) through its
 weights into a current, and its neurons turn that current into spikes s[l]:
 
     I_l[t] = o_{l-1}[t] @ W_l + b_l,      s_l = LIF/ALIF(I_l),      o_l = s_l  (+ o_{l-1} with a residual)
 
+The projection is dense, or, for a network given by an architecture string (``arch.py``), a convolution whose
+current may be pooled, I_l[t] = pool(conv(o_{l-1}[t], W_l) + b_l) (``conv.py``). Between layers the spikes are
+always (T, B, n): a convolution reads them as maps (H, W, C), channels-last, and hands its own on flattened.
+
 A residual (skip) connection, between hidden layers of equal width above the first, adds the layer's input to
 its output spikes (o_l = s_l + o_{l-1}, "SEW" residual of Fang et al. 2021), so the next layer receives spike
 counts 0, 1, 2, ...; its gradient passes straight through: dL/do_{l-1} += dL/do_l.
 
 Parameters live in one flat dict of arrays named ``weights{l}`` (n_in, n_out), ``bias{l}`` (n_out,),
-``beta{l}`` and ``v_threshold{l}`` (n_out,), and ``w_rec{l}`` (n_out, n_out) for recurrent hidden layers.
+``beta{l}`` and ``v_threshold{l}`` (n_out,), and ``w_rec{l}`` (n_out, n_out) for recurrent hidden layers; a
+convolution's ``weights{l}`` are (k, k, c_in, c_out) and its ``bias{l}`` (c_out,), one per filter.
 """
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from spikingnn.training.conv import conv_stage_backward, conv_stage_forward
 from spikingnn.training.layers import (
     NeuronSpec,
     RateCache,
@@ -34,7 +40,11 @@ from spikingnn.training.layers import (
 
 @dataclass(frozen=True)
 class NetworkSpec:
-    """Architecture: ``layer_sizes`` (n_in, hidden..., n_out), neuron choices, recurrence, residuals, T."""
+    """Architecture: ``layer_sizes`` (n_in, hidden..., n_out), neuron choices, recurrence, residuals, T.
+
+    A convolutional network also has ``stages`` (one ``arch.Stage`` per layer) and ``map_shapes``: the shape of the
+    input and of each layer's output, (H, W, C) or (n,) (``arch.arch_shapes``); ``layer_sizes`` are their sizes.
+    """
 
     layer_sizes: tuple
     num_steps: int
@@ -42,6 +52,8 @@ class NetworkSpec:
     output_neuron: NeuronSpec = NeuronSpec()
     recurrent: bool = False
     residual: bool = False
+    stages: tuple = ()
+    map_shapes: tuple = ()
 
     @property
     def n_layers(self) -> int:
@@ -57,6 +69,11 @@ class NetworkSpec:
         sizes = self.layer_sizes
         return self.residual and 0 < layer < self.n_layers - 1 and sizes[layer] == sizes[layer + 1]
 
+    def conv_stage(self, layer: int):
+        """The ``arch.Stage`` of layer ``layer`` if it is a convolution, else None."""
+        stage = self.stages[layer] if self.stages else None
+        return stage if stage is not None and stage.kind == "conv" else None
+
 
 def param_shapes(spec: NetworkSpec) -> dict:
     """{name: shape} of every parameter array of the network, layer by layer, in the order ``init_params`` draws
@@ -65,6 +82,9 @@ def param_shapes(spec: NetworkSpec) -> dict:
     for layer, (n_in, n_out) in enumerate(zip(spec.layer_sizes[:-1], spec.layer_sizes[1:])):
         shapes.update({f"weights{layer}": (n_in, n_out), f"bias{layer}": (n_out,), f"beta{layer}": (n_out,),
                        f"v_threshold{layer}": (n_out,)})
+        if stage := spec.conv_stage(layer):
+            kernel = (stage.size, stage.size, spec.map_shapes[layer][2], stage.units)
+            shapes[f"weights{layer}"], shapes[f"bias{layer}"] = kernel, (stage.units,)
         if spec.has_recurrence(layer):
             shapes[f"w_rec{layer}"] = (n_out, n_out)
     return shapes
@@ -72,7 +92,8 @@ def param_shapes(spec: NetworkSpec) -> dict:
 
 def init_params(spec: NetworkSpec, beta: float, v_threshold: float, rng: np.random.Generator,
                 dtype=np.float32) -> dict:
-    """Weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's ``nn.Linear``); beta, thresholds filled."""
+    """Weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's ``nn.Linear`` and ``nn.Conv2d``: fan_in
+    is n_in, or k k c_in for a convolution); beta, thresholds filled."""
     params, filled = {}, {"beta": beta, "v_threshold": v_threshold}
     for name, shape in param_shapes(spec).items():
         kind = name.rstrip("0123456789")
@@ -80,7 +101,7 @@ def init_params(spec: NetworkSpec, beta: float, v_threshold: float, rng: np.rand
             params[name] = np.full(shape, filled[kind], dtype)
             continue
         if kind != "bias":                       # a bias shares the fan-in of its layer's weights
-            bound = 1.0 / np.sqrt(shape[0])
+            bound = 1.0 / np.sqrt(np.prod(shape[:-1]))
         params[name] = rng.uniform(-bound, bound, shape).astype(dtype)
     return params
 
@@ -102,13 +123,14 @@ def network_forward(params, spec: NetworkSpec, encoded, backend="numba", smooth=
     x = encoded
     for layer in range(spec.n_layers):
         w, b = params[f"weights{layer}"], params[f"bias{layer}"]
-        if isinstance(x, RateInput):
+        stage = spec.conv_stage(layer)
+        if isinstance(x, RateInput) and stage is None:
             current, projection = rate_dense_forward(x, w, b, backend)
         elif analog and layer == 0:
-            frame, projection = dense_forward(x[None], w, b, backend)
+            frame, projection = _project(x[None], spec, layer, w, b, backend)
             current = np.repeat(frame, spec.num_steps, axis=0)          # the same current at every step
         else:
-            current, projection = dense_forward(x, w, b, backend)
+            current, projection = _project(x.dense() if isinstance(x, RateInput) else x, spec, layer, w, b, backend)
         s, neuron = neuron_forward(current, params[f"beta{layer}"], params[f"v_threshold{layer}"],
                                    params.get(f"w_rec{layer}"), spec.neuron(layer), backend, smooth,
                                    None if reset_spikes is None else reset_spikes[layer])
@@ -117,6 +139,20 @@ def network_forward(params, spec: NetworkSpec, encoded, backend="numba", smooth=
         spikes.append(s)
         x = s + x if spec.has_residual(layer) else s
     return spikes, NetworkCache(projections, neurons, analog)
+
+
+def _project(x, spec, layer, weights, bias, backend):
+    """The current of layer ``layer`` from its input x (L, B, n_in): a convolutional stage or a dense projection."""
+    if stage := spec.conv_stage(layer):
+        return conv_stage_forward(x, stage, spec.map_shapes[layer], weights, bias, backend)
+    return dense_forward(x, weights, bias, backend)
+
+
+def _project_backward(d_current, projection, need_dx=True):
+    """dx, dW, db of ``_project`` (a convolutional stage's cache has ``pooled_shape``, a dense one does not)."""
+    if hasattr(projection, "pooled_shape"):
+        return conv_stage_backward(d_current, projection, need_dx)
+    return dense_backward(d_current, projection, need_dx)
 
 
 def network_backward(d_spikes, d_v_out, cache: NetworkCache, spec: NetworkSpec, learn_leak_threshold=False):
@@ -136,11 +172,11 @@ def network_backward(d_spikes, d_v_out, cache: NetworkCache, spec: NetworkSpec, 
             grads[f"w_rec{layer}"] = ng.w_rec
         projection = cache.projections[layer]
         if layer > 0:
-            d_x, grads[f"weights{layer}"], grads[f"bias{layer}"] = dense_backward(d_current, projection)
+            d_x, grads[f"weights{layer}"], grads[f"bias{layer}"] = _project_backward(d_current, projection)
             d_out = d_x + d_out if spec.has_residual(layer) else d_x
         elif isinstance(projection, RateCache):
             grads["weights0"], grads["bias0"] = rate_dense_backward(d_current, projection)
         else:   # spikes, or one analog frame that receives the gradient of all T steps
             d_frame = d_current.sum(axis=0, keepdims=True) if cache.analog_input else d_current
-            _, grads["weights0"], grads["bias0"] = dense_backward(d_frame, projection, need_dx=False)
+            _, grads["weights0"], grads["bias0"] = _project_backward(d_frame, projection, need_dx=False)
     return grads

@@ -1,0 +1,268 @@
+"""Convolution and pooling of spike maps, forward and backward: the kernels of ``spikingnn/training/conv.py``.
+
+Maps are channels-last frames ``(N, height, width, channels)`` (N = T B: every time step of every sample is a
+frame), and a convolution's weights are ``(size, size, c_in, c_out)``. With stride s and zero padding p, output
+(i, j) of a ``size`` x ``size`` convolution sees the inputs (s i - p + ky, s j - p + kx), 0 <= ky, kx < size::
+
+    I[n, i, j, o] = b[o] + sum_{ky, kx, c} x[n, s i - p + ky, s j - p + kx, c] W[ky, kx, c, o]
+    dW[ky, kx, c, o] = sum_{n, i, j} x[n, s i - p + ky, s j - p + kx, c] dI[n, i, j, o]
+    dx[n, y, x, c]   = sum_{i, j, ky, kx, o: s i - p + ky = y, s j - p + kx = x} W[ky, kx, c, o] dI[n, i, j, o]
+
+The references gather each receptive field into a row (im2col: the windows of ``receptive_fields``) and leave the
+sums to one matrix product (BLAS). The Numba kernels go by events instead: a non-zero input scatters its kernel
+slice W[:, :, c, :] to the outputs it touches, and adds its share of dW from the same outputs, so their work grows
+with the number of spikes, not the size of the map (the dense layers' idea, ``kernels/projection.py``). The input
+gradient dx is dense (every output carries a gradient): BLAS spreads each output's gradient over its window in
+both, and the kernel adds the windows back in place with Numba (col2im).
+
+Max pooling keeps, for each p x p window, the first largest entry (row-major within the window, as PyTorch) and
+its position, and sends the gradient back there only; its kernel and reference return the same arrays.
+Weight gradients of the kernels are summed over 8 fixed chunks of the frames in a fixed order: results do not
+depend on the number of threads.
+"""
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import prange
+
+from spikingnn.kernels.projection import sum_chunks
+
+FRAME_CHUNK = 256     # frames per matrix product in the references: bounds the im2col copy (~20 MB for 64C5)
+CACHE_CHUNK = 32      # frames per product in conv_input_grad_kernel: its windows stay in cache for _col2im (2x faster)
+
+
+def output_size(size_in: int, size: int, stride: int, padding: int) -> int:
+    """Output height (or width) of a convolution: floor((size_in + 2 padding - size) / stride) + 1."""
+    return (size_in + 2 * padding - size) // stride + 1
+
+
+def receptive_fields(x, size: int, stride: int, padding: int) -> np.ndarray:
+    """The windows of a convolution as a view: (N, H_out, W_out, c_in, size, size) of frames x (N, H, W, c_in)."""
+    if padding:
+        x = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+    windows = np.lib.stride_tricks.sliding_window_view(x, (size, size), axis=(1, 2))
+    return windows[:, ::stride, ::stride]
+
+
+def conv_current_reference(x, weights, bias, stride, padding):
+    """I = conv(x, W) + b by im2col and BLAS. x: (N, H, W, c_in); weights (k, k, c_in, c_out) -> (N, Ho, Wo, c_out)."""
+    k, c_out = weights.shape[0], weights.shape[3]
+    ho, wo = (output_size(n, k, stride, padding) for n in x.shape[1:3])
+    matrix = weights.transpose(2, 0, 1, 3).reshape(-1, c_out)       # rows in the windows' (c, ky, kx) order
+    current = np.empty((x.shape[0], ho, wo, c_out), weights.dtype)
+    for start in range(0, x.shape[0], FRAME_CHUNK):
+        fields = receptive_fields(x[start:start + FRAME_CHUNK], k, stride, padding)
+        current[start:start + FRAME_CHUNK] = fields.reshape(*fields.shape[:3], -1) @ matrix + bias
+    return current
+
+
+@numba.njit(cache=True, inline="always")
+def _touched(y, stride, padding, n_out, k):
+    """The output row (or column) that input row y reaches through kernel row k, or -1 if none."""
+    shifted = y + padding - k
+    if shifted < 0 or shifted % stride != 0 or shifted // stride >= n_out:
+        return -1
+    return shifted // stride
+
+
+@numba.njit(cache=True, parallel=True)
+def conv_current_kernel(x, weights, bias, stride, padding):
+    """Fast path of conv_current_reference: each non-zero input adds its slice of the kernel to the outputs it
+    reaches (a thread per frame)."""
+    n, h, w, c_in = x.shape
+    k, c_out = weights.shape[0], weights.shape[3]
+    ho, wo = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
+    current = np.empty((n, ho, wo, c_out), weights.dtype)
+    for f in prange(n):
+        out = current[f]
+        for i in range(ho):
+            for j in range(wo):
+                out[i, j, :] = bias
+        for y in range(h):
+            for xx in range(w):
+                for c in range(c_in):
+                    value = x[f, y, xx, c]
+                    if value == 0.0:
+                        continue
+                    for ky in range(k):
+                        i = _touched(y, stride, padding, ho, ky)
+                        if i < 0:
+                            continue
+                        for kx in range(k):
+                            j = _touched(xx, stride, padding, wo, kx)
+                            if j < 0:
+                                continue
+                            for o in range(c_out):
+                                out[i, j, o] += value * weights[ky, kx, c, o]
+    return current
+
+
+def conv_weight_grad_reference(x, d_current, size, stride, padding):
+    """dW (size, size, c_in, c_out) of conv_current_reference, from x (N, H, W, c_in) and dI (N, Ho, Wo, c_out)."""
+    c_in, c_out = x.shape[3], d_current.shape[3]
+    d_matrix = np.zeros((c_in * size * size, c_out), d_current.dtype)
+    for start in range(0, x.shape[0], FRAME_CHUNK):
+        fields = receptive_fields(x[start:start + FRAME_CHUNK], size, stride, padding)
+        d_matrix += fields.reshape(-1, d_matrix.shape[0]).T @ d_current[start:start + FRAME_CHUNK].reshape(-1, c_out)
+    return d_matrix.reshape(c_in, size, size, c_out).transpose(1, 2, 0, 3).copy()
+
+
+@numba.njit(cache=True, parallel=True)
+def conv_weight_grad_kernel(x, d_current, size, stride, padding):
+    """Fast path of conv_weight_grad_reference: each non-zero input adds x dI of the outputs it reached."""
+    n, h, w, c_in = x.shape
+    ho, wo, c_out = d_current.shape[1], d_current.shape[2], d_current.shape[3]
+    n_chunks = min(n, 8)         # fixed, not the thread count: reproducible
+    partial = np.zeros((n_chunks, size, size, c_in, c_out), d_current.dtype)
+    for chunk in prange(n_chunks):
+        d_w = partial[chunk]
+        for f in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
+            for y in range(h):
+                for xx in range(w):
+                    for c in range(c_in):
+                        value = x[f, y, xx, c]
+                        if value == 0.0:
+                            continue
+                        for ky in range(size):
+                            i = _touched(y, stride, padding, ho, ky)
+                            if i < 0:
+                                continue
+                            for kx in range(size):
+                                j = _touched(xx, stride, padding, wo, kx)
+                                if j < 0:
+                                    continue
+                                for o in range(c_out):
+                                    d_w[ky, kx, c, o] += value * d_current[f, i, j, o]
+    return sum_chunks(partial)
+
+
+def _windows_gradient(d_current, weights, start, stop):
+    """dI @ W^T for frames start:stop: each output's gradient spread over its window, (n, Ho, Wo, k, k, c_in)."""
+    k, c_in, c_out = weights.shape[0], weights.shape[2], weights.shape[3]
+    d_fields = d_current[start:stop].reshape(-1, c_out) @ weights.reshape(-1, c_out).T      # columns (ky, kx, c)
+    return d_fields.reshape(-1, *d_current.shape[1:3], k, k, c_in)
+
+
+def conv_input_grad_reference(d_current, weights, input_hw, stride, padding):
+    """dx (N, H, W, c_in) of the convolution from dI (N, Ho, Wo, c_out): each output's gradient spread over its
+    window through the kernel (BLAS: dI @ W^T), and the windows added back in place (col2im)."""
+    k, ho, wo = weights.shape[0], d_current.shape[1], d_current.shape[2]
+    (h, w), n = input_hw, d_current.shape[0]
+    padded = np.zeros((n, h + 2 * padding, w + 2 * padding, weights.shape[2]), d_current.dtype)
+    for start in range(0, n, FRAME_CHUNK):
+        d_fields = _windows_gradient(d_current, weights, start, start + FRAME_CHUNK)
+        target = padded[start:start + FRAME_CHUNK]
+        for ky in range(k):
+            for kx in range(k):
+                target[:, ky:ky + stride * (ho - 1) + 1:stride, kx:kx + stride * (wo - 1) + 1:stride] += \
+                    d_fields[:, :, :, ky, kx]
+    return padded[:, padding:padding + h, padding:padding + w]
+
+
+def conv_input_grad_kernel(d_current, weights, input_hw, stride, padding):
+    """Fast path of conv_input_grad_reference: the same products (BLAS), the windows added back by ``_col2im``."""
+    (h, w), n = input_hw, d_current.shape[0]
+    dx = np.empty((n, h, w, weights.shape[2]), d_current.dtype)
+    for start in range(0, n, CACHE_CHUNK):
+        _col2im(_windows_gradient(d_current, weights, start, start + CACHE_CHUNK), stride, padding,
+                dx[start:start + CACHE_CHUNK])
+    return dx
+
+
+@numba.njit(cache=True, parallel=True)
+def _col2im(d_fields, stride, padding, dx):
+    """dx[f] = the windows d_fields[f] (Ho, Wo, k, k, c) added back where they were taken (padding dropped)."""
+    n, ho, wo, k, _, c_in = d_fields.shape
+    h, w = dx.shape[1], dx.shape[2]
+    for f in prange(n):
+        dx[f] = 0.0
+        for i in range(ho):
+            for ky in range(k):
+                y = stride * i - padding + ky
+                if y < 0 or y >= h:
+                    continue
+                for j in range(wo):
+                    for kx in range(k):
+                        x = stride * j - padding + kx
+                        if 0 <= x < w:
+                            for c in range(c_in):
+                                dx[f, y, x, c] += d_fields[f, i, j, ky, kx, c]
+
+
+# ------------------------------------------------------------------------------------------ max pooling
+def max_pool_reference(x, size):
+    """p x p max pooling with stride p (rows and columns beyond a whole window dropped). x: (N, H, W, C).
+
+    Returns the maxima (N, H // p, W // p, C) and where each was, ``argmax`` (same shape, int8, ky p + kx within the
+    window; the first one of a tie).
+    """
+    n, h, w, c = x.shape
+    hp, wp = h // size, w // size
+    windows = x[:, :hp * size, :wp * size].reshape(n, hp, size, wp, size, c).transpose(0, 1, 3, 5, 2, 4)
+    flat = windows.reshape(n, hp, wp, c, size * size)
+    argmax = np.argmax(flat, axis=-1)
+    return np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0], argmax.astype(np.int8)
+
+
+@numba.njit(cache=True, parallel=True)
+def max_pool_kernel(x, size):
+    """Fast path of max_pool_reference (a thread per frame)."""
+    n, h, w, c = x.shape
+    hp, wp = h // size, w // size
+    pooled = np.empty((n, hp, wp, c), x.dtype)
+    argmax = np.zeros((n, hp, wp, c), np.int8)
+    for f in prange(n):
+        for i in range(hp):
+            for j in range(wp):
+                pooled[f, i, j, :] = x[f, i * size, j * size, :]
+                for ky in range(size):
+                    for kx in range(size):
+                        for ch in range(c):
+                            value = x[f, i * size + ky, j * size + kx, ch]
+                            if value > pooled[f, i, j, ch]:
+                                pooled[f, i, j, ch] = value
+                                argmax[f, i, j, ch] = ky * size + kx
+    return pooled, argmax
+
+
+def max_pool_backward_reference(d_pooled, argmax, size, input_hw):
+    """dx (N, H, W, C) of max pooling: each window's gradient to the entry that was its maximum, zero elsewhere."""
+    n, hp, wp, c = d_pooled.shape
+    one_hot = argmax[..., None] == np.arange(size * size)                       # (N, hp, wp, C, p p)
+    d_windows = (one_hot * d_pooled[..., None]).reshape(n, hp, wp, c, size, size).transpose(0, 1, 4, 2, 5, 3)
+    dx = np.zeros((n, *input_hw, c), d_pooled.dtype)
+    dx[:, :hp * size, :wp * size] = d_windows.reshape(n, hp * size, wp * size, c)
+    return dx
+
+
+@numba.njit(cache=True, parallel=True)
+def max_pool_backward_kernel(d_pooled, argmax, size, input_hw):
+    """Fast path of max_pool_backward_reference."""
+    n, hp, wp, c = d_pooled.shape
+    dx = np.zeros((n, input_hw[0], input_hw[1], c), d_pooled.dtype)
+    for f in prange(n):
+        for i in range(hp):
+            for j in range(wp):
+                for ch in range(c):
+                    where = argmax[f, i, j, ch]
+                    dx[f, i * size + where // size, j * size + where % size, ch] = d_pooled[f, i, j, ch]
+    return dx
+
+
+# ------------------------------------------------------------------------------ average and sum pooling
+def sum_pool(x, size):
+    """p x p sum pooling with stride p (NIR's SumPool2d): (N, H, W, C) -> (N, H // p, W // p, C). Average pooling
+    is this divided by p^2. Plain NumPy is fast here (a reshape and a sum, no copy), so there is no kernel."""
+    n, h, w, c = x.shape
+    hp, wp = h // size, w // size
+    return x[:, :hp * size, :wp * size].reshape(n, hp, size, wp, size, c).sum(axis=(2, 4))
+
+
+def sum_pool_backward(d_pooled, size, input_hw):
+    """dx of sum_pool: every entry of a window receives the window's gradient (zero for dropped rows/columns)."""
+    n, hp, wp, c = d_pooled.shape
+    dx = np.zeros((n, *input_hw, c), d_pooled.dtype)
+    dx[:, :hp * size, :wp * size] = np.broadcast_to(
+        d_pooled[:, :, None, :, None], (n, hp, size, wp, size, c)).reshape(n, hp * size, wp * size, c)
+    return dx
