@@ -53,11 +53,11 @@ from spikingnn.datasets import ENV_VAR, DatasetNotFoundError, load_dataset
 DATASETS = ("mnist", "fashion-mnist")
 LR_SCHEDULES = ("constant", "step", "cosine")
 # None: SNNClassifier's default (its tuned defaults: 784-100-10, T = 25, rate coding, 5 epochs, ...)
-TRAIN_DEFAULTS = {"dataset": "mnist", "hidden": None, "steps": None, "encoding": None, "epochs": None,
+TRAIN_DEFAULTS = {"dataset": "mnist", "hidden": None, "arch": None, "steps": None, "encoding": None, "epochs": None,
                   "batch_size": None, "lr": None, "lr_schedule": None, "loss": None, "neuron": None, "seed": None,
                   "limit": None, "val_limit": None, "data_dir": None}
 # command-line option -> SNNClassifier keyword (the other options describe the data)
-MODEL_KEYWORDS = {"hidden": "hidden", "steps": "num_steps", "encoding": "encoding", "epochs": "epochs",
+MODEL_KEYWORDS = {"hidden": "hidden", "arch": "arch", "steps": "num_steps", "encoding": "encoding", "epochs": "epochs",
                   "batch_size": "batch_size", "lr": "lr", "lr_schedule": "lr_schedule", "loss": "loss",
                   "neuron": "neuron", "seed": "random_state"}
 DATA_KINDS = {"dataset": "a string", "limit": "an integer", "val_limit": "an integer", "data_dir": "a string"}
@@ -153,7 +153,8 @@ def _model_defaults() -> dict:
 
 def _option_kinds() -> dict:
     defaults = _model_defaults()
-    return {**{key: _kind(defaults[keyword]) for key, keyword in MODEL_KEYWORDS.items()}, **DATA_KINDS}
+    kinds = {key: _kind(defaults[keyword]) for key, keyword in MODEL_KEYWORDS.items()}
+    return {**kinds, "arch": "a string", **DATA_KINDS}          # arch's default, None, says nothing of its kind
 
 
 def _flag(key: str) -> str:
@@ -293,10 +294,12 @@ def _build_model(options: dict, model_keywords: dict):
 def _check_hyperparameters(model, where: dict) -> None:
     """SNNClassifier's own checks (those ``fit`` makes first), with a wrong value named by where it was set."""
     from spikingnn.training import hyperparams
+    from spikingnn.training.arch import parse_arch
 
     params = model.get_params()
     try:
-        hyperparams.build(params, (1, *hyperparams.hidden_sizes(params["hidden"]), 2))
+        stages = parse_arch(params["arch"]) if params["arch"] is not None else ()
+        hyperparams.build(params, (1, *hyperparams.hidden_sizes(params["hidden"]), 2), stages)
     except ValueError as exc:
         keyword_where = {MODEL_KEYWORDS.get(key, key): place for key, place in where.items()}
         raise ValueError(_rename(str(exc), keyword_where)) from None
@@ -557,12 +560,15 @@ def build_parser() -> argparse.ArgumentParser:
         "receives config.json, model.npz (after every epoch), metrics.csv and training_curves.png.",
         "  spikingnn train --out runs/mnist\n"
         "  spikingnn train --dataset fashion-mnist --hidden 200 --epochs 10 --out runs/fashion\n"
+        "  spikingnn train --arch 12C5-MP2-64C5-MP2-FC10 --encoding current --steps 10 --out runs/conv\n"
         "  spikingnn train --out runs/quick --limit 2000 --val-limit 500 --epochs 1\n"
         "  spikingnn train --config run.toml --out runs/mnist      # options from a TOML file\n"
         "  spikingnn train --out runs/mnist --resume --epochs 8    # continue (or extend) a run")
     train.add_argument("--dataset", choices=DATASETS, help="default mnist")
     train.add_argument("--hidden", type=int, nargs="+", metavar="N",
                        help=f"hidden layer sizes (default {' '.join(map(str, default['hidden']))})")
+    train.add_argument("--arch", help="convolutional and dense layers instead of --hidden, e.g. 12C5-MP2-64C5-MP2-FC10 "
+                       "(filters C size, MP/AP/SP pooling, FC width; the last FC is the output layer)")
     train.add_argument("--steps", type=int, help=f"time steps per image, T (default {default['num_steps']})")
     train.add_argument("--encoding", help=f"rate, latency or current (default {default['encoding']})")
     train.add_argument("--epochs", type=int, help=f"total epochs to train to (default {default['epochs']})")

@@ -13,6 +13,11 @@ architecture run as an ordinary ANN multiplies every input by every weight once 
 
     MACs = number of synapses = count_nonzero(W)    (multiply-accumulates, per image).
 
+A convolution's synapses are its kernel's weights met at every position: input (y, x, c) of a k x k convolution
+reaches the outputs whose windows hold it, so its fan-out is the sum of count_nonzero(W[ky, kx, c, :]) over the
+kernel offsets (ky, kx) that land inside the output map (``conv_fan_out``); its ANN MACs are the sum of the
+fan-outs. Pooling (comparisons or adds on the current) is not counted.
+
 With the analog ``current`` encoding the first layer receives pixel values, not spikes: it costs MACs too,
 counted once per image (the input current ``W x`` is constant over the steps and computed once).
 
@@ -36,14 +41,30 @@ MAC_PJ = MULT_PJ + ADD_PJ   # multiply-add: 4.6 pJ
 
 
 def fan_out(weights: np.ndarray) -> np.ndarray:
-    """Outgoing synapses of each presynaptic neuron: the non-zero weights in each row of ``weights`` (n_in, n_out)."""
-    return np.count_nonzero(np.asarray(weights), axis=1)
+    """Outgoing synapses of each presynaptic neuron: the non-zero weights in each row of ``weights`` (n_in, n_out);
+    a 1-D array is taken to be the fan-outs themselves (``conv_fan_out``)."""
+    weights = np.asarray(weights)
+    return weights if weights.ndim == 1 else np.count_nonzero(weights, axis=1)
+
+
+def conv_fan_out(weights: np.ndarray, input_shape: tuple, stride: int, padding: int) -> np.ndarray:
+    """Outgoing synapses of each input (H W c_in,), flattened channels-last, of a convolution with kernel ``weights``
+    (k, k, c_in, c_out): for each input, the non-zero weights of the kernel offsets that reach an output. It is
+    the input gradient of an all-ones output gradient through the kernel's non-zero pattern."""
+    from spikingnn.kernels.conv import conv_input_grad_reference, output_size  # here: Numba loads only if needed
+
+    nonzero = (np.asarray(weights) != 0).astype(np.float64)
+    k, height, width = nonzero.shape[0], input_shape[0], input_shape[1]
+    ones = np.ones((1, output_size(height, k, stride, padding), output_size(width, k, stride, padding),
+                    nonzero.shape[3]))
+    return np.rint(conv_input_grad_reference(ones, nonzero, (height, width), stride, padding)).astype(np.int64).ravel()
 
 
 def synops(spikes: np.ndarray, weights: np.ndarray) -> float:
     """SynOps per image through one projection: ``sum_t sum_i s_i[t] fan_out_i``, averaged over the N images.
 
-    ``spikes`` (T, N, n_in), 0/1 or bool, the presynaptic spikes; ``weights`` (n_in, n_out).
+    ``spikes`` (T, N, n_in), 0/1 or bool, the presynaptic spikes; ``weights`` (n_in, n_out), or the fan-outs
+    (n_in,) of a convolution.
     """
     spikes = np.asarray(spikes)
     spikes_per_neuron = spikes.sum(axis=(0, 1), dtype=np.int64)          # (n_in,) over all steps and images
@@ -51,8 +72,10 @@ def synops(spikes: np.ndarray, weights: np.ndarray) -> float:
 
 
 def macs(weights: np.ndarray) -> int:
-    """Multiply-accumulates of one projection in an ANN, per image: one per synapse (non-zero weight)."""
-    return int(np.count_nonzero(np.asarray(weights)))
+    """Multiply-accumulates of one projection in an ANN, per image: one per synapse (non-zero weight), or the sum
+    of the fan-outs (n_in,) of a convolution."""
+    weights = np.asarray(weights)
+    return int(weights.sum() if weights.ndim == 1 else np.count_nonzero(weights))
 
 
 @dataclass(frozen=True)
@@ -85,9 +108,9 @@ def count_operations(layer_spikes, projections, feedforward_weights, analog_inpu
     """Operation counts of one batch, from arrays.
 
     ``layer_spikes``: list of (T, N, n_l) spike arrays of the spiking layers (hidden..., output).
-    ``projections``: list of ``(presynaptic_spikes (T, N, n_in), weights (n_in, n_out))``, the first being the
-    input projection. With ``analog_input`` the first projection carries pixel values, not spikes, and is
-    counted as MACs once per image. ``feedforward_weights``: the layer weights of the equivalent ANN.
+    ``projections``: list of ``(presynaptic_spikes (T, N, n_in), weights (n_in, n_out) or fan-outs (n_in,))``, the
+    first being the input projection. With ``analog_input`` the first projection carries pixel values, not spikes,
+    and is counted as MACs once per image. ``feedforward_weights``: the layer weights of the equivalent ANN.
     """
     synops_per_projection = np.array([synops(s, w) for s, w in projections], dtype=float)
     snn_macs = np.zeros(len(projections), dtype=float)
@@ -113,9 +136,19 @@ def _model_projections(model, recording) -> list:
     for layer, s in enumerate(recording.spikes):
         presynaptic.append(x)
         x = s.astype(np.int8) + x if spec.has_residual(layer) else s
-    projections = list(zip(presynaptic, model.weights_))
+    projections = list(zip(presynaptic, _synapses(model)))
     projections += list(zip(recording.spikes[:-1], model.recurrent_weights_))
     return projections
+
+
+def _synapses(model) -> list:
+    """Each feed-forward layer's weights (n_in, n_out), or its fan-outs (``conv_fan_out``) for a convolution."""
+    spec, synapses = model._built().spec, []
+    for layer, weights in enumerate(model.weights_):
+        stage = spec.conv_stage(layer)
+        synapses.append(weights if stage is None else
+                        conv_fan_out(weights, spec.map_shapes[layer], stage.stride, stage.padding))
+    return synapses
 
 
 def measure(model, X, batch_size: int = 500) -> InferenceCost:
@@ -130,7 +163,7 @@ def measure(model, X, batch_size: int = 500) -> InferenceCost:
     parts, sizes = [], []
     for start in range(0, len(X), batch_size):
         recording = model.record(X[start:start + batch_size])
-        parts.append(count_operations(recording.spikes, _model_projections(model, recording), model.weights_,
+        parts.append(count_operations(recording.spikes, _model_projections(model, recording), _synapses(model),
                                       analog_input=analog))
         sizes.append(len(X[start:start + batch_size]))
     share = np.asarray(sizes, dtype=float) / len(X)
