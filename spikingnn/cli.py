@@ -67,6 +67,7 @@ DATA_DIR_HELP = (f"folder holding the dataset's IDX files (else ${ENV_VAR}/<data
                  f"README, How data is found)")
 MODEL_HELP = "a saved model (.npz), a NIR graph (.nir) or a run folder, e.g. runs/mnist"
 NIR_DT_HELP = "time step (ms) to run a .nir model with (default: the one in its metadata)"
+ADDED_OPTIONS = ("arch",)                  # options newer than the first run folders
 RESUME_MAY_CHANGE = ("epochs", "val_limit", "data_dir")          # everything else must stay as the run began
 
 
@@ -176,6 +177,8 @@ def _check_value(key: str, value, kind: str, where: str, may_be_none: bool) -> N
 def _check_table(table: dict, path, prefix: str, complete: bool) -> tuple[dict, dict]:
     """The options of a config file (``-`` or ``_`` in their names), checked key by key; ``complete``: every
     option must be there (a run's config.json). Returns (options, where)."""
+    if complete:                  # a run folder from before an option existed ran with that option's default
+        table = {**{key: TRAIN_DEFAULTS[key] for key in ADDED_OPTIONS}, **table}
     spelled = {written.replace("-", "_"): written for written in table}
     options = {key: table[written] for key, written in spelled.items()}
     unknown = sorted(written for key, written in spelled.items() if key not in TRAIN_DEFAULTS)
