@@ -1,17 +1,24 @@
 """Convolutional spiking networks: the conv and pooling kernels against their NumPy references and against the
 sums they stand for, the hand-written BPTT of a conv network against finite differences for every parameter, and
 the architecture strings."""
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_cli import data_dir, synthetic_digits  # noqa: F401 (data_dir: a fixture)
 from test_layers import BATCH, T, _check
 
+import spikingnn
+from spikingnn import cli
 from spikingnn.kernels import conv as kernels
+from spikingnn.serialization import read_state
 from spikingnn.training.arch import Stage, arch_shapes, parse_arch
 from spikingnn.training.conv import conv_backward, conv_forward, pool_backward, pool_forward
 from spikingnn.training.encoders import encode, pixel_levels
 from spikingnn.training.layers import NeuronSpec
+from spikingnn.training.model import SNNClassifier
 from spikingnn.training.network import NetworkSpec, init_params, network_backward, network_forward, param_shapes
 from spikingnn.training.surrogate import make_surrogate
 
@@ -206,3 +213,67 @@ def test_maps_that_shrink_to_nothing_or_grow_too_large_are_refused():
         arch_shapes(parse_arch("8C5-MP2-8C5-FC10"), (12, 12, 1))
     with pytest.raises(ValueError, match="layer 1 has 262144 neurons"):
         arch_shapes(parse_arch("64C3P1-FC10"), (64, 64, 1))
+
+
+# ------------------------------------------------------------------------------------ the classifier, files, CLI
+@pytest.fixture(scope="module")
+def conv_model(tmp_path_factory):
+    """A small conv SNNClassifier trained on synthetic 28x28 digits (a bright square whose place is the class)."""
+    rng = np.random.default_rng(0)
+    X, y = synthetic_digits(rng, 400)
+    model = SNNClassifier(arch="4C5-MP2-6C3P1-AP2-FC10", encoding="current", num_steps=6, batch_size=50, epochs=6,
+                          lr=1e-2, random_state=2).fit(X[:300], y[:300], progress=False)
+    return model, X[300:], y[300:], model.save(tmp_path_factory.mktemp("conv") / "model.npz")
+
+
+def test_a_conv_classifier_learns_saves_and_loads(conv_model):
+    model, X, y, path = conv_model
+    assert model.score(X, y) >= 0.9                      # chance is 0.1
+    assert [w.shape for w in model.weights_] == [(5, 5, 1, 4), (3, 3, 4, 6), (6 * 6 * 6, 10)]
+    assert model.layer_sizes_ == [784, 12 * 12 * 4, 6 * 6 * 6, 10]
+    loaded = spikingnn.load(path)
+    assert loaded.arch == "4C5-MP2-6C3P1-AP2-FC10"
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    recording = loaded.record(X[:3])
+    assert [s.shape for s in recording.spikes] == [(6, 3, 576), (6, 3, 216), (6, 3, 10)]
+
+
+def test_conv_model_files_whose_header_and_arrays_disagree_are_refused(conv_model, tmp_path):
+    _, _, _, path = conv_model
+    config, arrays = read_state(path)
+    for params, match in (
+            ({"arch": "8C5-MP2-6C3P1-AP2-FC10"}, r"param/weights0' must be float32 of shape \(5, 5, 1, 8\)"),
+            ({"arch": "4C5-MP2-6C3P1-AP2-FC7"}, "arch must end with the output layer FC10"),
+            ({"arch": "4C5-MP2-6Q3-FC10"}, "'6Q3' is not a layer"),
+            ({"input_shape": [14, 56, 1]}, r"param/beta0' must be float32 of shape \(520,\)"),
+            ({"input_shape": [28, 28, 3]}, "input_shape must be .height, width, channels. of 784"),
+            ({"recurrent": True}, "recurrent must be False for a network with convolutions")):
+        crafted = {**config, "params": {**config["params"], **params}}
+        with pytest.raises(ValueError, match=match):
+            SNNClassifier.from_state(crafted, arrays)
+    old = {**config, "params": {k: v for k, v in config["params"].items() if k not in ("arch", "input_shape")}}
+    with pytest.raises(ValueError, match="does not belong to the architecture 784-100-10"):
+        SNNClassifier.from_state(old, arrays)         # a file from before arch existed is a dense model
+
+
+def test_pictures_of_unknown_shape_need_an_input_shape():
+    X, y = np.random.default_rng(0).random((20, 50)), np.arange(20) % 2
+    with pytest.raises(ValueError, match="input_shape must be given as .height, width, channels. for pictures of 50"):
+        SNNClassifier(arch="2C3-FC2", epochs=1).fit(X, y, progress=False)
+    model = SNNClassifier(arch="2C3-FC2", input_shape=(5, 10, 1), num_steps=3, epochs=1).fit(X, y, progress=False)
+    assert model.weights_[0].shape == (3, 3, 1, 2) and model.layer_sizes_ == [50, 3 * 8 * 2, 2]
+
+
+def test_the_command_line_trains_and_evaluates_a_conv_network(capsys, data_dir, tmp_path):  # noqa: F811
+    config = tmp_path / "conv.toml"
+    config.write_text('arch = "4C5-MP2-FC10"\nencoding = "current"\nsteps = 5\nepochs = 1\n')
+    out = tmp_path / "run"
+    assert cli.main(["train", "--config", str(config), "--data-dir", str(data_dir), "--out", str(out)]) == 0
+    model = spikingnn.load(out / "model.npz")
+    assert model.arch == "4C5-MP2-FC10" and model.weights_[0].shape == (5, 5, 1, 4)
+    assert cli.main(["evaluate", "--model", str(out), "--data-dir", str(data_dir)]) == 0
+    evaluation = json.loads((out / "evaluation.json").read_text())
+    # the ANN's MACs of the convolution: 24 x 24 outputs x 4 filters x 25 weights (non-zero after training)
+    assert evaluation["ann_macs_per_image"][0] == evaluation["snn_macs_per_image"][0] == 24 * 24 * 4 * 25
+    assert cli.main(["train", "--arch", "4C5-FC3", "--data-dir", str(data_dir), "--out", str(tmp_path / "bad")]) == 2
+    assert "arch must end with the output layer FC10" in capsys.readouterr().err
