@@ -7,7 +7,8 @@ For a run of ``spikingnn train`` (model.npz, config.json, metrics.csv) the repor
 (loss, accuracy, firing rate per layer), the confusion matrix on the test split, a picker over test digits
 (the picture, the input raster, the hidden raster and the output race, drawn as the read-out works: spike
 counts, or a non-spiking read-out's membranes and score, never a threshold or an output raster for it), the
-weight histograms and the first hidden layer's receptive fields. For a Diehl & Cook run (network.npz,
+weight histograms and the first hidden layer's receptive fields (for a convolutional network, an ``arch`` such as
+12C5-MP2-64C5-MP2-FC10, the first convolution's kernels instead). For a Diehl & Cook run (network.npz,
 results.json) it shows the receptive fields of the excitatory neurons with the label each was given, how many
 neurons each class got, the weights and the adaptive thresholds.
 
@@ -55,17 +56,12 @@ def _mosaic(weights, n_show: int):
     """Columns of ``weights`` (side * side, n) as tiles of a grid, one pixel of NaN between tiles.
 
     Returns (picture, neuron index of each pixel, -1 in the gaps, number of grid columns, tile side)."""
+    from spikingnn.viz.conv import tile_grid
+
     side = math.isqrt(weights.shape[0])
     ncols = math.ceil(math.sqrt(n_show))
-    nrows = math.ceil(n_show / ncols)
-    picture = np.full((nrows * (side + 1) - 1, ncols * (side + 1) - 1), np.nan, dtype=np.float32)
-    owner = np.full(picture.shape, -1)
-    for k in range(n_show):
-        row, col = divmod(k, ncols)
-        tile = np.s_[row * (side + 1):row * (side + 1) + side, col * (side + 1):col * (side + 1) + side]
-        picture[tile] = weights[:, k].reshape(side, side)
-        owner[tile] = k
-    return picture, owner, ncols, side
+    picture, owner = tile_grid(weights[:, :n_show].T.reshape(n_show, side, side), ncols)
+    return picture.astype(np.float32), owner, ncols, side
 
 
 def _fields_figure(weights, title: str, symmetric: bool, labels=None):
@@ -90,6 +86,45 @@ def _fields_figure(weights, title: str, symmetric: bool, labels=None):
     fig.update_layout(title=title, width=size + 140, height=size + 60, plot_bgcolor="white")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
+    return fig
+
+
+def _kernels_figure(weights, title: str):
+    """A convolution's kernels ``weights`` (k, k, c_in, c_out) as tiles of k x k on one scale centred at 0: one tile
+    per filter (one input channel), or a row per filter and a column per input channel (``kernel_mosaic``)."""
+    import plotly.graph_objects as go
+
+    from spikingnn.viz.conv import kernel_mosaic
+
+    k, _, c_in, c_out = weights.shape
+    n_filters = min(c_out, MAX_FIELDS)
+    picture, owner, ncols = kernel_mosaic(weights, n_filters)
+    names = [f"filter {t // c_in}" + (f", input channel {t % c_in}" if c_in > 1 else "")
+             for t in range(n_filters * c_in)]
+    hover = np.array(["", *names], dtype=object)[owner + 1]
+    scale = float(np.max(np.abs(weights[..., :n_filters]))) or 1.0
+    fig = go.Figure(go.Heatmap(z=picture, customdata=hover, colorscale="RdBu_r", zmid=0.0, zmin=-scale, zmax=scale,
+                               colorbar=dict(title="weight"),
+                               hovertemplate="%{customdata}<br>w = %{z:.3g}<extra></extra>"))
+    nrows = -(-picture.shape[0] // (k + 1))
+    tile = min(70, max(24, 700 // max(nrows, ncols)))           # pixels per tile, the whole grid at most ~900
+    if c_in > 1:
+        fig.update_xaxes(title_text="input channel", tickvals=[c * (k + 1) + (k - 1) / 2 for c in range(c_in)],
+                         ticktext=[str(c) for c in range(c_in)])
+        shown = range(0, n_filters, max(1, n_filters // 32))
+        fig.update_yaxes(title_text="filter", tickvals=[f * (k + 1) + (k - 1) / 2 for f in shown],
+                         ticktext=[str(f) for f in shown])
+    else:
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        for f in range(n_filters):
+            row, col = divmod(f, ncols)
+            fig.add_annotation(x=col * (k + 1) - 0.4, y=row * (k + 1) - 0.4, text=str(f), showarrow=False,
+                               font=dict(size=10), xanchor="left", yanchor="top", bgcolor="rgba(255,255,255,0.6)")
+    fig.update_layout(title=title, width=max(320, tile * ncols) + 160, height=max(280, tile * nrows) + 90,
+                      plot_bgcolor="white")
+    fig.update_xaxes(showgrid=False, zeroline=False)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showgrid=False, zeroline=False)
     return fig
 
 
@@ -198,12 +233,15 @@ def _picker_figure(model, images, labels, indices):
     from plotly.subplots import make_subplots
 
     from spikingnn.viz.classifier import readout
+    from spikingnn.viz.conv import conv_layers
 
     kind = readout(model.loss)
     names = [str(c) for c in model.classes_]
     colors = _palette(len(names))
     recording = model.record(images[indices])
-    hidden_titles = ", ".join(f"layer {k + 1}: {s.shape[2]}" for k, s in enumerate(recording.spikes[:-1]))
+    maps = {layer.index: layer.output_shape for layer in conv_layers(model)} if model.has_convolutions else {}
+    hidden_titles = ", ".join(f"layer {k + 1}: " + ("×".join(map(str, maps[k])) if k in maps else str(s.shape[2]))
+                              for k, s in enumerate(recording.spikes[:-1]))       # a conv layer: H×W×C maps
     activity_title = ("output spikes" if kind.spiking
                       else f"read-out membranes (non-spiking leaky integrators, loss {model.loss})")
     input_title = ("input spikes" if model.encoding != "current"
@@ -258,9 +296,11 @@ def _picker_figure(model, images, labels, indices):
 
 def _classifier_sections(run_dir: Path, digits: int, limit, data_dir):
     from spikingnn.viz.classifier import readout
+    from spikingnn.viz.conv import conv_layers
     from spikingnn.viz.demo import initial_weights
 
     model = cli._load_model(run_dir / "model.npz", "RUN_DIR")
+    conv = {layer.index: layer for layer in conv_layers(model)} if model.has_convolutions else {}
     config = run_dir / "config.json"
     options, _, where = cli._read_run_config(config) if config.is_file() else ({}, {}, {})
     if data_dir is not None:
@@ -273,7 +313,9 @@ def _classifier_sections(run_dir: Path, digits: int, limit, data_dir):
     kind = readout(model.loss)
     names = [str(c) for c in model.classes_]
     sizes = "-".join(map(str, model.layer_sizes_))
-    summary = (f"{sizes} {model.neuron.upper()} network, T = {model.num_steps} steps of {model.dt:g} ms, "
+    network = (f"{model.arch} convolutional {model.neuron.upper()} network ({sizes} neurons)" if conv
+               else f"{sizes} {model.neuron.upper()} network")
+    summary = (f"{network}, T = {model.num_steps} steps of {model.dt:g} ms, "
                f"{model.encoding} input, loss {model.loss}: "
                + ("the output neurons spike and the class scores are spike counts." if kind.spiking else
                   f"the output layer is a non-spiking read-out; its scores are the {kind.score_name}.")
@@ -288,12 +330,22 @@ def _classifier_sections(run_dir: Path, digits: int, limit, data_dir):
     sections.append(("Test digits", "Move the slider to pick a test digit (the first of each class, then "
                      "misclassified ones): its picture, the input spikes, the hidden layers' spikes and the race "
                      "of the output scores.", _picker_figure(model, images, labels, picked)))
-    layers = {f"layer {k + 1}: {w.shape[0]} → {w.shape[1]}": {"after training": w, "before training": w0}
+    layers = {f"layer {k + 1}: " + (f"{w.shape[3]} kernels {' × '.join(map(str, w.shape[:3]))}" if k in conv
+                                    else f"{w.shape[0]} → {w.shape[1]}"): {"after training": w, "before training": w0}
               for k, (w, w0) in enumerate(zip(model.weights_, initial_weights(model)))}
     sections.append(("Weights", "Weights of each layer after training (bars) and as they were drawn before it "
                      "(outline).", _histograms_figure(layers, "weight histograms")))
     first = model.weights_[0]
-    if math.isqrt(first.shape[0]) ** 2 == first.shape[0]:
+    if 0 in conv:
+        sections.append(("Kernels", f"The first layer is a convolution ({conv[0].name}): each of its filters slides "
+                         f"one small kernel over the picture, so instead of a receptive field per neuron it learns "
+                         f"{first.shape[3]} kernels of {first.shape[0]} × {first.shape[1]} pixels"
+                         + (" per input channel (a row per filter, a column per channel)" if first.shape[2] > 1
+                            else "") + ": red pixels excite the filter's neurons, blue ones inhibit them.",
+                         _kernels_figure(np.asarray(first, float), f"kernels of layer 1 ("
+                                         f"{min(first.shape[3], MAX_FIELDS)} filters of {first.shape[0]} × "
+                                         f"{first.shape[1]})")))
+    elif first.ndim == 2 and math.isqrt(first.shape[0]) ** 2 == first.shape[0]:
         sections.append(("Receptive fields", "Each tile is one hidden neuron's input weights drawn as a picture: "
                          "red pixels excite it, blue ones inhibit it.",
                          _fields_figure(np.asarray(first, float), f"receptive fields of hidden layer 1 (the first "
@@ -399,8 +451,8 @@ def add_command(commands, make_parser) -> None:
         "report", "an interactive HTML report of a training run",
         "Write one self-contained HTML file (it opens from disk, offline) showing what a run produced: training "
         "curves, confusion matrix, a picker over test digits with their input, hidden and output activity, "
-        "weights and receptive fields; for a Diehl & Cook run (examples/stdp_mnist.py), its receptive fields "
-        "and labels.",
+        "weights and receptive fields (a convolutional network's kernels); for a Diehl & Cook run "
+        "(examples/stdp_mnist.py), its receptive fields and labels.",
         "  spikingnn report runs/mnist                    # writes runs/mnist/report.html\n"
         "  spikingnn report runs/mnist --out mnist.html --digits 40 --limit 2000")
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run folder (model.npz, or network.npz)")

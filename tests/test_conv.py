@@ -180,6 +180,8 @@ def test_the_tutorial_architecture_parses_into_its_stages_and_shapes():
     stages = parse_arch("12C5-MP2-64C5-MP2-FC10")
     assert stages == (Stage("conv", 12, 5, 1, 0, "max", 2), Stage("conv", 64, 5, 1, 0, "max", 2), Stage("dense", 10))
     assert arch_shapes(stages, (28, 28, 1)) == [(12, 12, 12), (4, 4, 64), (10,)]
+    assert "-".join(stage.code for stage in stages) == "12C5-MP2-64C5-MP2-FC10"
+    assert [s.code for s in parse_arch("32c3p1-ap2-16C3S2-sp3-fc10")] == ["32C3P1-AP2", "16C3S2-SP3", "FC10"]
     assert arch_shapes(parse_arch("32c3p1-ap2-16C3S2-fc100-fc10"), (32, 32, 3)) == [(16, 16, 32), (7, 7, 16), (100,),
                                                                                     (10,)]
     spec = NetworkSpec((784, 1728, 1024, 10), 25, stages=stages,

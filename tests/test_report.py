@@ -177,6 +177,47 @@ def test_diehl_cook_report_draws_each_neurons_field_and_label(tmp_path):
     assert report.write_report(tmp_path).is_file()
 
 
+@pytest.fixture(scope="module")
+def conv_run(tmp_path_factory, data_dir):
+    """A convolutional run (4C5-MP2-8C5-MP2-FC10, analog input current, T = 6): a few seconds."""
+    out = tmp_path_factory.mktemp("conv")
+    assert cli.main(["train", "--data-dir", str(data_dir), "--out", str(out), "--arch", "4C5-MP2-8C5-MP2-FC10",
+                     "--encoding", "current", "--steps", "6", "--epochs", "1", "--batch-size", "50", "--lr",
+                     "1e-2"]) == 0
+    return out
+
+
+def test_conv_report_shows_the_first_layers_kernels_instead_of_receptive_fields(conv_run, data_dir, tmp_path):
+    """The kernels' tiles are the weights (k x k, one per filter), the run and the weights are named as a
+    convolutional network's, the picker draws each conv layer's spikes, and the whole page is written."""
+    images, _ = _test_split(data_dir)
+    model = load(conv_run / "model.npz")
+    sections = {heading: (text, fig) for heading, text, fig in report._classifier_sections(conv_run, 4, 30, None)}
+    assert "Receptive fields" not in sections
+    text, kernels = sections["Kernels"]
+    assert "4 kernels of 5 × 5 pixels" in text and "4 filters of 5 × 5" in kernels.layout.title.text
+    weights = model.weights_[0]                                                    # (5, 5, 1, 4)
+    z = np.array(kernels.data[0].z, dtype=float)
+    hover = np.array(kernels.data[0].customdata)
+    for f in range(4):                                                             # a 2 x 2 grid, 1-pixel gaps
+        row, col = divmod(f, 2)
+        np.testing.assert_allclose(z[6 * row:6 * row + 5, 6 * col:6 * col + 5], weights[:, :, 0, f], rtol=1e-6)
+        assert set(hover[6 * row:6 * row + 5, 6 * col:6 * col + 5].ravel()) == {f"filter {f}"}
+    assert kernels.data[0].zmid == 0 and kernels.data[0].zmin == -kernels.data[0].zmax
+    assert "4C5-MP2-8C5-MP2-FC10 convolutional LIF network (784-576-128-10 neurons)" in sections["Run"][0]
+    titles = [a.text for a in sections["Weights"][1].layout.annotations]
+    assert titles == ["layer 1: 4 kernels 5 × 5 × 1", "layer 2: 8 kernels 5 × 5 × 4", "layer 3: 128 → 10"]
+    picker = sections["Test digits"][1]
+    assert "layer 1: 12×12×4, layer 2: 4×4×8" in " ".join(a.text for a in picker.layout.annotations)
+    steps = picker.layout.sliders[0].steps
+    recording = model.record(images[[_shown_image(step.args[1]["title.text"]) for step in steps]])
+    for k, step in enumerate(steps):
+        y = step.args[0]["y"]
+        assert len(y[2]) == recording.spikes[0][:, k].sum() and len(y[3]) == recording.spikes[1][:, k].sum()
+    page = report.write_report(conv_run, tmp_path / "conv.html", digits=3, limit=30).read_text()
+    assert page.count("Plotly.newPlot(") >= 5 and 'id="kernels"' in page
+
+
 @pytest.mark.parametrize("keywords, message", [
     ({"digits": 0}, "digits must be an integer in [1, 100]; got 0"),
     ({"limit": 0}, "limit must be an integer >= 1; got 0"),

@@ -43,6 +43,16 @@ class Stage:
     pool: str | None = None
     pool_size: int = 0
 
+    @property
+    def code(self) -> str:
+        """The stage written back in the notation, e.g. '12C5-MP2', '32C3P1' or 'FC10'."""
+        if self.kind == "dense":
+            return f"FC{self.units}"
+        code = f"{self.units}C{self.size}" + f"S{self.stride}" * (self.stride != 1)
+        code += f"P{self.padding}" * (self.padding > 0)
+        pool = {kind: token for token, kind in _POOL_KINDS.items()}.get(self.pool)
+        return code + (f"-{pool}{self.pool_size}" if pool else "")
+
 
 def _number(text: str, name: str, token: str, low: int, high: int) -> int:
     value = int(text)
