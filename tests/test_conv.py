@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_cli import data_dir, synthetic_digits  # noqa: F401 (data_dir: a fixture)
+from test_cli import data_dir, draw_seven, synthetic_digits  # noqa: F401 (data_dir: a fixture)
 from test_layers import BATCH, T, _check
 
 import spikingnn
@@ -277,5 +277,11 @@ def test_the_command_line_trains_and_evaluates_a_conv_network(capsys, data_dir, 
     evaluation = json.loads((out / "evaluation.json").read_text())
     # the ANN's MACs of the convolution: 24 x 24 outputs x 4 filters x 25 weights (non-zero after training)
     assert evaluation["ann_macs_per_image"][0] == evaluation["snn_macs_per_image"][0] == 24 * 24 * 4 * 25
+    picture = draw_seven(tmp_path / "seven.png", 0, 255)
+    capsys.readouterr()
+    assert cli.main(["predict", "--model", str(out), "--image", str(picture), "--raster", str(tmp_path / "r.png")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    scores = [float(line.split(":")[1].split()[0]) for line in printed[2:12]]
+    assert int(printed[0].split(":")[1]) == int(np.argmax(scores)) and (tmp_path / "r.png").stat().st_size > 0
     assert cli.main(["train", "--arch", "4C5-FC3", "--data-dir", str(data_dir), "--out", str(tmp_path / "bad")]) == 2
     assert "arch must end with the output layer FC10" in capsys.readouterr().err
