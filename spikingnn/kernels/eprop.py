@@ -8,8 +8,9 @@ Each Numba ``*_kernel`` stands beside its plain-NumPy ``*_reference`` with the s
 W = [w_in; w_rec], shape (n_in + H, H). ``prange`` runs over 8 fixed chunks of the batch, each with its own traces
 and partial gradients, added in a fixed order: the result does not depend on the number of threads.
 
-The neuron step repeats the update of ``neuron_bptt.neuron_forward_*`` (same formulas, same order): e-prop must
-run it one step at a time, interleaved with the traces, where those kernels run whole sequences.
+The neuron step is the one of ``neuron_bptt.neuron_forward_kernel``, through the same helpers (``adapt_and_leak``,
+``fires``, ``after_reset``): e-prop runs it one step at a time, interleaved with the traces, where that kernel runs
+whole sequences.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from spikingnn.kernels.neuron_bptt import RESET_SUBTRACT
+from spikingnn.kernels.neuron_bptt import RESET_SUBTRACT, adapt_and_leak, after_reset, fires
 from spikingnn.kernels.projection import add_scaled_into, sum_chunks
 from spikingnn.kernels.surrogates import surrogate_grad
 
@@ -126,14 +127,12 @@ def eprop_gradients_kernel(x, labels, loss_steps, w_in, w_rec, w_out, b_out, fee
                 pre[n_in:] = s
                 # the neuron: v[t] = beta u[t-1] + x[t] w_in + s[t-1] w_rec, by events
                 for h in range(n_hidden):
-                    a[h] = rho * (a[h] + s[h])
-                    thr[h] = v_threshold[h] + beta_adapt * a[h]
-                    u[h] = beta[h] * u[h]
+                    adapt_and_leak(h, a, thr, u, s, beta, v_threshold, rho, beta_adapt)
                 for i in range(n_pre):
                     if pre[i] != 0.0:
                         add_scaled_into(u, pre[i], w_in[i] if i < n_in else w_rec[i - n_in])
                 for h in range(n_hidden):      # u holds v[t] now
-                    s[h] = one if u[h] > thr[h] else 0 * one
+                    s[h] = fires(u[h], thr[h], one)
                     psi[h] = surrogate_grad(surrogate_code, slope, u[h] - thr[h])
                 # the traces of every synapse i -> h, in the order of the reference
                 for i in range(n_pre):
@@ -148,7 +147,7 @@ def eprop_gradients_kernel(x, labels, loss_steps, w_in, w_rec, w_out, b_out, fee
                             eps_u[i, h] = eps_v * (one - s[h])
                         eps_a[i, h] = rho * (eps_a[i, h] + e)
                 for h in range(n_hidden):      # the reset: u[t]
-                    u[h] = u[h] - thr[h] * s[h] if reset_code == RESET_SUBTRACT else u[h] * (one - s[h])
+                    u[h] = after_reset(u[h], thr[h], s[h], reset_code, one)
                     s_bar[h] = kappa * s_bar[h] + s[h]
                     counts[b, h] += s[h]
                 # the read-out y[t] = kappa y[t-1] + s[t] w_out + b_out, its error and the learning signals

@@ -55,22 +55,43 @@ def neuron_forward_reference(current, beta, v_threshold, rho, beta_adapt, w_rec,
     return v, s, thr
 
 
+@numba.njit(cache=True, inline="always")
+def adapt_and_leak(h, a, thr, u, s_prev, beta, v_threshold, rho, beta_adapt):
+    """Neuron h's step up to its input, in place: a[t] = rho (a[t-1] + s[t-1]), thr[t] = v_threshold +
+    beta_adapt a[t], and u <- beta u[t-1] (u: the membrane after its reset; the caller then adds the current I[t],
+    which makes it v[t]). Shared by every kernel that steps these neurons (here and ``kernels/eprop.py``)."""
+    a[h] = rho * (a[h] + s_prev[h])
+    thr[h] = v_threshold[h] + beta_adapt * a[h]
+    u[h] = beta[h] * u[h]
+
+
+@numba.njit(cache=True, inline="always")
+def fires(v, thr, one):
+    """s[t] = H(v[t] - thr[t]): one when the membrane is strictly above the threshold, else zero."""
+    return one if v > thr else 0 * one
+
+
+@numba.njit(cache=True, inline="always")
+def after_reset(v, thr, r, reset_code, one):
+    """u[t] = v[t] - thr[t] r[t] (RESET_SUBTRACT; READOUT, whose r is 0) or v[t] (1 - r[t]) (RESET_ZERO)."""
+    return v * (one - r) if reset_code == RESET_ZERO else v - thr * r
+
+
 @numba.njit(cache=True, parallel=True)
 def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
                           slope, smooth, reset_spikes):
     """Fast path of neuron_forward_reference: same arguments, same result (a thread per sample).
 
-    Each step runs two branch-free loops over the neurons (membrane, then spikes) so that both vectorise; they
-    write v, thr and s in place. ``rho``, ``beta_adapt`` and ``slope`` should have the arrays' dtype (the layers
-    pass them so): a float64 number would turn float32 arithmetic into float64 and back.
+    Each step runs branch-free loops over the neurons (membrane, spikes, reset) so that they vectorise; they write
+    v, thr and s in place. ``rho``, ``beta_adapt`` and ``slope`` should have the arrays' dtype (the layers pass
+    them so): a float64 number would turn float32 arithmetic into float64 and back.
     """
     n_steps, batch, n = current.shape
     v, s, thr = np.empty_like(current), np.empty_like(current), np.empty_like(current)
     fixed_reset, recurrent = reset_spikes.size > 0, w_rec.size > 0
     one = np.ones(1, current.dtype)[0]
     for b in prange(batch):
-        v_prev, s_prev, thr_prev = np.zeros(n, v.dtype), np.zeros(n, v.dtype), np.zeros(n, v.dtype)
-        a, i, r_fixed = np.zeros(n, v.dtype), np.empty(n, v.dtype), np.zeros(n, v.dtype)
+        u, s_prev, a, i = np.zeros(n, v.dtype), np.zeros(n, v.dtype), np.zeros(n, v.dtype), np.empty(n, v.dtype)
         for t in range(n_steps):
             cur = current[t, b]
             if recurrent:
@@ -79,27 +100,23 @@ def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, re
                     if s_prev[j] != 0.0:
                         add_scaled_into(i, s_prev[j], w_rec[j])
                 cur = i
-            r_prev = r_fixed if fixed_reset else s_prev      # the spikes that reset the membrane now
             v_t, s_t, thr_t = v[t, b], s[t, b], thr[t, b]
             for h in range(n):
-                a[h] = rho * (a[h] + s_prev[h])
-                if reset_code == RESET_ZERO:
-                    v_prev[h] = beta[h] * (v_prev[h] * (one - r_prev[h])) + cur[h]
-                else:
-                    v_prev[h] = beta[h] * (v_prev[h] - r_prev[h] * thr_prev[h]) + cur[h]
-                thr_prev[h] = v_threshold[h] + beta_adapt * a[h]
-                v_t[h], thr_t[h] = v_prev[h], thr_prev[h]
+                adapt_and_leak(h, a, thr_t, u, s_prev, beta, v_threshold, rho, beta_adapt)
+                u[h] += cur[h]
+                v_t[h] = u[h]
             if reset_code == READOUT:
                 s_prev[:] = 0.0
             elif smooth:
                 for h in range(n):
-                    s_prev[h] = surrogate_smooth(surrogate_code, slope, v_prev[h] - thr_prev[h])
+                    s_prev[h] = surrogate_smooth(surrogate_code, slope, v_t[h] - thr_t[h])
             else:
                 for h in range(n):
-                    s_prev[h] = one if v_prev[h] > thr_prev[h] else 0 * one
+                    s_prev[h] = fires(v_t[h], thr_t[h], one)
             s_t[:] = s_prev
-            if fixed_reset:
-                r_fixed[:] = reset_spikes[t, b]
+            r = reset_spikes[t, b] if fixed_reset else s_prev     # the spikes that reset the membrane
+            for h in range(n):
+                u[h] = after_reset(u[h], thr_t[h], r[h], reset_code, one)
     return v, s, thr
 
 
