@@ -32,7 +32,6 @@ import subprocess
 import sys
 import time
 
-CONTENDERS = ("spikingnn", "numpy", "snntorch")
 NETWORK = dict(hidden=(100,), num_steps=25, beta=0.95, v_threshold=1.0, surrogate="fast_sigmoid", surrogate_slope=25.0,
                loss="ce_count", optimizer="adam", lr=5e-4, batch_size=128, lr_schedule=None)
 
@@ -41,7 +40,7 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def run_spikingnn(images, labels, n_batches, test_images, test_labels) -> tuple:
+def run_spikingnn(images, labels, n_batches, threads, test_images, test_labels) -> tuple:
     from spikingnn.training.model import SNNClassifier
     n = n_batches * NETWORK["batch_size"]
     SNNClassifier(**NETWORK, epochs=1).fit(images[:256], labels[:256], progress=False)   # warm-up: load the kernels
@@ -54,7 +53,7 @@ def run_spikingnn(images, labels, n_batches, test_images, test_labels) -> tuple:
     return train_seconds, time.perf_counter() - start, float((predictions == test_labels).mean())
 
 
-def run_dense_numpy(images, labels, n_batches, test_images, test_labels):
+def run_dense_numpy(images, labels, n_batches, threads, test_images, test_labels):
     """The fair plain-NumPy baseline: the same network and training written out densely in float32, with the
     matrix products batched over all T steps wherever the maths allows (the input and output projections, both
     weight gradients: one GEMM each per batch); only the membrane recursions loop over t. Returns
@@ -169,16 +168,13 @@ def run_snntorch(images, labels, n_batches, threads, test_images, test_labels) -
     return train_seconds, time.perf_counter() - start, float((predictions.numpy() == test_labels).mean())
 
 
-def worker(name, n_batches, threads, data_dir) -> None:
+def mnist_worker(runners: dict, name: str, n_batches: int, threads: int, data_dir) -> None:
+    """Run contender ``name`` (``runners[name](images, labels, n_batches, threads, test_images, test_labels)`` ->
+    training seconds, inference seconds, test accuracy) on MNIST and print its results as one JSON line."""
     from spikingnn.datasets import load_mnist
     images, labels = load_mnist("train", data_dir=data_dir)
-    test = load_mnist("test", data_dir=data_dir)
-    if name == "snntorch":
-        seconds, inference, accuracy = run_snntorch(images, labels, n_batches, threads, *test)
-    elif name == "numpy":
-        seconds, inference, accuracy = run_dense_numpy(images, labels, n_batches, *test)
-    else:
-        seconds, inference, accuracy = run_spikingnn(images, labels, n_batches, *test)
+    test_images, test_labels = load_mnist("test", data_dir=data_dir)
+    seconds, inference, accuracy = runners[name](images, labels, n_batches, threads, test_images, test_labels)
     print(json.dumps({"seconds": seconds, "inference": inference, "accuracy": accuracy,
                       "peak_rss_mib": _peak_rss_mib()}))
 
@@ -220,36 +216,45 @@ def run_interleaved(script: str, contenders, repeats: int, threads: int, worker_
     return runs
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def benchmark_main(argv, script: str, doc: str, runners: dict, title: str, default_repeats: int) -> dict:
+    """The command line of an MNIST training benchmark: ``--worker NAME`` runs one contender of ``runners``
+    (``mnist_worker``); otherwise every contender runs interleaved (``run_interleaved``) and the table of medians is
+    printed, with spikingnn's speed-up over each other contender. Returns {contender: median seconds}."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--batches", type=int, default=469, help="batches of 128 per run (469 = one 60k epoch)")
-    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats; the median is reported")
+    parser.add_argument("--repeats", type=int, default=default_repeats,
+                        help=f"interleaved repeats; the median is reported (default {default_repeats})")
     parser.add_argument("--threads", type=int, default=2, help="threads for every contender (default 2)")
-    parser.add_argument("--contenders", nargs="+", default=list(CONTENDERS), choices=CONTENDERS)
+    parser.add_argument("--contenders", nargs="+", default=list(runners), choices=list(runners))
     parser.add_argument("--data-dir", help="folder with the MNIST IDX files (default: the usual places)")
-    parser.add_argument("--worker", choices=CONTENDERS, help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=list(runners), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        return worker(args.worker, args.batches, args.threads, args.data_dir)
+        return mnist_worker(runners, args.worker, args.batches, args.threads, args.data_dir)
 
     worker_args = ["--batches", args.batches, "--threads", args.threads] + (
         ["--data-dir", args.data_dir] if args.data_dir else [])
-    runs = run_interleaved(__file__, args.contenders, args.repeats, args.threads, worker_args)
+    runs = run_interleaved(script, args.contenders, args.repeats, args.threads, worker_args)
     images = args.batches * 128
-    print(f"\n{args.batches} batches of 128 ({images} images), T = 25, 784-100-10, Adam, {args.threads} threads; "
+    print(f"\n{args.batches} batches of 128 ({images} images), {title}, {args.threads} threads; "
           f"median of {args.repeats}")
     median = {name: statistics.median(r["seconds"] for r in results) for name, results in runs.items()}
     inference = {name: statistics.median(r["inference"] for r in results) for name, results in runs.items()}
     for name, seconds in median.items():
         peak = max(r["peak_rss_mib"] for r in runs[name])
-        print(f"  {name:9s} {seconds:7.2f} s  {images / seconds:8.0f} images/s  {seconds * 60000 / images:6.2f} s per "
-              f"60k epoch  inference of 10k test images {inference[name]:5.2f} s  test accuracy "
+        print(f"  {name:9s} {seconds:8.2f} s  {images / seconds:8.0f} images/s  {seconds * 60000 / images:7.2f} s per "
+              f"60k epoch  inference of 10k test images {inference[name]:6.2f} s  test accuracy "
               f"{100 * statistics.median(r['accuracy'] for r in runs[name]):5.2f} %  peak memory {peak:6.0f} MiB")
-    for baseline in ("snntorch", "numpy"):
-        if baseline in median and "spikingnn" in median:
+    for baseline in median:
+        if baseline != "spikingnn" and "spikingnn" in median:
             print(f"  spikingnn is {median[baseline] / median['spikingnn']:.2f}x faster than {baseline} in training, "
                   f"{inference[baseline] / inference['spikingnn']:.2f}x in inference")
     return median
+
+
+def main(argv=None):
+    runners = {"spikingnn": run_spikingnn, "numpy": run_dense_numpy, "snntorch": run_snntorch}
+    return benchmark_main(argv, __file__, __doc__, runners, "T = 25, 784-100-10, Adam", default_repeats=3)
 
 
 if __name__ == "__main__":

@@ -20,18 +20,14 @@ test images, the test accuracy after those batches, and the peak resident memory
 """
 from __future__ import annotations
 
-import argparse
-import json
-import statistics
 import time
 
-from bptt_vs_snntorch import _peak_rss_mib, run_interleaved
+from bptt_vs_snntorch import benchmark_main
 
-CONTENDERS = ("spikingnn", "snntorch")
 ARCH, STEPS, BETA, SLOPE, LR, BATCH = "12C5-MP2-64C5-MP2-FC10", 10, 0.95, 5.0, 2e-3, 128
 
 
-def run_spikingnn(images, labels, n_batches, test_images, test_labels) -> tuple:
+def run_spikingnn(images, labels, n_batches, threads, test_images, test_labels) -> tuple:
     from spikingnn.training.model import SNNClassifier
 
     settings = dict(arch=ARCH, encoding="current", num_steps=STEPS, beta=BETA, surrogate_slope=SLOPE,
@@ -94,47 +90,9 @@ def run_snntorch(images, labels, n_batches, threads, test_images, test_labels) -
     return train_seconds, time.perf_counter() - start, float((predictions.numpy() == test_labels).mean())
 
 
-def worker(name, n_batches, threads, data_dir) -> None:
-    from spikingnn.datasets import load_mnist
-    images, labels = load_mnist("train", data_dir=data_dir)
-    test = load_mnist("test", data_dir=data_dir)
-    if name == "snntorch":
-        seconds, inference, accuracy = run_snntorch(images, labels, n_batches, threads, *test)
-    else:
-        seconds, inference, accuracy = run_spikingnn(images, labels, n_batches, *test)
-    print(json.dumps({"seconds": seconds, "inference": inference, "accuracy": accuracy,
-                      "peak_rss_mib": _peak_rss_mib()}))
-
-
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=int, default=469, help="batches of 128 per run (469 = one 60k epoch)")
-    parser.add_argument("--repeats", type=int, default=1, help="interleaved repeats; the median is reported")
-    parser.add_argument("--threads", type=int, default=2, help="threads for every contender (default 2)")
-    parser.add_argument("--contenders", nargs="+", default=list(CONTENDERS), choices=CONTENDERS)
-    parser.add_argument("--data-dir", help="folder with the MNIST IDX files (default: the usual places)")
-    parser.add_argument("--worker", choices=CONTENDERS, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.worker:
-        return worker(args.worker, args.batches, args.threads, args.data_dir)
-
-    worker_args = ["--batches", args.batches, "--threads", args.threads] + (
-        ["--data-dir", args.data_dir] if args.data_dir else [])
-    runs = run_interleaved(__file__, args.contenders, args.repeats, args.threads, worker_args)
-    images = args.batches * BATCH
-    print(f"\n{args.batches} batches of {BATCH} ({images} images), {ARCH}, T = {STEPS}, direct input, Adam, "
-          f"{args.threads} threads; median of {args.repeats}")
-    median = {name: statistics.median(r["seconds"] for r in results) for name, results in runs.items()}
-    inference = {name: statistics.median(r["inference"] for r in results) for name, results in runs.items()}
-    for name, seconds in median.items():
-        peak = max(r["peak_rss_mib"] for r in runs[name])
-        print(f"  {name:9s} {seconds:8.1f} s  {images / seconds:6.0f} images/s  {seconds * 60000 / images:7.1f} s per "
-              f"60k epoch  inference of 10k test images {inference[name]:6.2f} s  test accuracy "
-              f"{100 * statistics.median(r['accuracy'] for r in runs[name]):5.2f} %  peak memory {peak:6.0f} MiB")
-    if len(median) == 2:
-        print(f"  spikingnn is {median['snntorch'] / median['spikingnn']:.2f}x faster than snntorch in training, "
-              f"{inference['snntorch'] / inference['spikingnn']:.2f}x in inference")
-    return median
+    return benchmark_main(argv, __file__, __doc__, {"spikingnn": run_spikingnn, "snntorch": run_snntorch},
+                          f"{ARCH}, T = {STEPS}, direct input, Adam", default_repeats=1)
 
 
 if __name__ == "__main__":
