@@ -40,17 +40,23 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def run_spikingnn(images, labels, n_batches, threads, test_images, test_labels) -> tuple:
+def spikingnn_timed_run(settings: dict, images, labels, n_batches, test_images, test_labels) -> tuple:
+    """``SNNClassifier(**settings)`` trained for one epoch on ``n_batches`` batches (timed, after a warm-up run that
+    loads the kernels), then its predictions of the test images (timed). Returns (training seconds, inference
+    seconds, test accuracy)."""
     from spikingnn.training.model import SNNClassifier
-    n = n_batches * NETWORK["batch_size"]
-    SNNClassifier(**NETWORK, epochs=1).fit(images[:256], labels[:256], progress=False)   # warm-up: load the kernels
-    model = SNNClassifier(**NETWORK, epochs=1)
+    SNNClassifier(**settings, epochs=1).fit(images[:256], labels[:256], progress=False)   # warm-up
+    model, n = SNNClassifier(**settings, epochs=1), n_batches * settings["batch_size"]
     start = time.perf_counter()
     model.fit(images[:n], labels[:n], progress=False)
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
     predictions = model.predict(test_images)
     return train_seconds, time.perf_counter() - start, float((predictions == test_labels).mean())
+
+
+def run_spikingnn(images, labels, n_batches, threads, test_images, test_labels) -> tuple:
+    return spikingnn_timed_run(NETWORK, images, labels, n_batches, test_images, test_labels)
 
 
 def run_dense_numpy(images, labels, n_batches, threads, test_images, test_labels):
@@ -138,7 +144,6 @@ def run_snntorch(images, labels, n_batches, threads, test_images, test_labels) -
     lif1, lif2 = (snn.Leaky(beta=NETWORK["beta"], spike_grad=grad) for _ in range(2))
     optimizer = torch.optim.Adam(list(fc1.parameters()) + list(fc2.parameters()), lr=NETWORK["lr"])
     data, targets = torch.from_numpy(images.reshape(len(images), -1)), torch.from_numpy(labels)
-    size = NETWORK["batch_size"]
 
     def counts_of(x):                                # snnTorch's tutorial loop; Bernoulli input drawn per step
         mem1, mem2, counts = lif1.init_leaky(), lif2.init_leaky(), 0
@@ -146,15 +151,26 @@ def run_snntorch(images, labels, n_batches, threads, test_images, test_labels) -
             spk1, mem1 = lif1(fc1((torch.rand_like(x) < x).float()), mem1)
             spk2, mem2 = lif2(fc2(spk1), mem2)
             counts = counts + spk2
-        return counts
+        return counts                            # cross-entropy on the output spike counts
+
+    x_test = torch.from_numpy(test_images.reshape(len(test_images), -1)).float() / 255.0
+    return torch_timed_run(counts_of, optimizer, lambda idx: data[idx].float() / 255.0, targets, n_batches, x_test,
+                           test_labels)
+
+
+def torch_timed_run(scores_of, optimizer, inputs_of, targets, n_batches, x_test, test_labels) -> tuple:
+    """A plain torch training loop: cross-entropy of ``scores_of(inputs_of(idx))`` on shuffled batches of 128, two
+    warm-up batches, then ``n_batches`` timed; then the class of each test input (batches of 1,000, no gradient).
+    Returns (training seconds, inference seconds, test accuracy)."""
+    import torch
 
     def step(idx):
-        loss = torch.nn.functional.cross_entropy(counts_of(data[idx].float() / 255.0), targets[idx])   # CE on counts
+        loss = torch.nn.functional.cross_entropy(scores_of(inputs_of(idx)), targets[idx])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
 
-    order = torch.randperm(len(images))
+    order, size = torch.randperm(len(targets)), 128
     for k in range(2):                                                       # warm-up
         step(order[k * size:(k + 1) * size])
     start = time.perf_counter()
@@ -163,8 +179,7 @@ def run_snntorch(images, labels, n_batches, threads, test_images, test_labels) -
     train_seconds = time.perf_counter() - start
     start = time.perf_counter()
     with torch.no_grad():
-        x_test = torch.from_numpy(test_images.reshape(len(test_images), -1)).float() / 255.0
-        predictions = torch.cat([counts_of(x_test[k:k + 1000]).argmax(dim=1) for k in range(0, len(x_test), 1000)])
+        predictions = torch.cat([scores_of(x_test[k:k + 1000]).argmax(dim=1) for k in range(0, len(x_test), 1000)])
     return train_seconds, time.perf_counter() - start, float((predictions.numpy() == test_labels).mean())
 
 

@@ -20,27 +20,15 @@ test images, the test accuracy after those batches, and the peak resident memory
 """
 from __future__ import annotations
 
-import time
-
-from bptt_vs_snntorch import benchmark_main
+from bptt_vs_snntorch import benchmark_main, spikingnn_timed_run, torch_timed_run
 
 ARCH, STEPS, BETA, SLOPE, LR, BATCH = "12C5-MP2-64C5-MP2-FC10", 10, 0.95, 5.0, 2e-3, 128
 
 
 def run_spikingnn(images, labels, n_batches, threads, test_images, test_labels) -> tuple:
-    from spikingnn.training.model import SNNClassifier
-
     settings = dict(arch=ARCH, encoding="current", num_steps=STEPS, beta=BETA, surrogate_slope=SLOPE,
-                    loss="ce_mem_mean", lr=LR, lr_schedule=None, batch_size=BATCH, epochs=1)
-    SNNClassifier(**settings).fit(images[:256], labels[:256], progress=False)    # warm-up: load the kernels
-    model = SNNClassifier(**settings)
-    n = n_batches * BATCH
-    start = time.perf_counter()
-    model.fit(images[:n], labels[:n], progress=False)
-    train_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    predictions = model.predict(test_images)
-    return train_seconds, time.perf_counter() - start, float((predictions == test_labels).mean())
+                    loss="ce_mem_mean", lr=LR, lr_schedule=None, batch_size=BATCH)
+    return spikingnn_timed_run(settings, images, labels, n_batches, test_images, test_labels)
 
 
 def run_snntorch(images, labels, n_batches, threads, test_images, test_labels) -> tuple:
@@ -70,24 +58,8 @@ def run_snntorch(images, labels, n_batches, threads, test_images, test_labels) -
             total = total + mem3
         return total / STEPS                      # time-averaged read-out membrane
 
-    def step(idx):
-        loss = F.cross_entropy(scores_of(data[idx]), targets[idx])
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-
-    order = torch.randperm(len(images))
-    for k in range(2):                                                       # warm-up
-        step(order[k * BATCH:(k + 1) * BATCH])
-    start = time.perf_counter()
-    for k in range(n_batches):
-        step(order[k * BATCH:(k + 1) * BATCH])
-    train_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    with torch.no_grad():
-        x_test = torch.from_numpy(test_images).float().unsqueeze(1) / 255.0
-        predictions = torch.cat([scores_of(x_test[k:k + 1000]).argmax(dim=1) for k in range(0, len(x_test), 1000)])
-    return train_seconds, time.perf_counter() - start, float((predictions.numpy() == test_labels).mean())
+    x_test = torch.from_numpy(test_images).float().unsqueeze(1) / 255.0
+    return torch_timed_run(scores_of, optimizer, lambda idx: data[idx], targets, n_batches, x_test, test_labels)
 
 
 def main(argv=None):
