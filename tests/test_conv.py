@@ -285,3 +285,15 @@ def test_the_command_line_trains_and_evaluates_a_conv_network(capsys, data_dir, 
     assert int(printed[0].split(":")[1]) == int(np.argmax(scores)) and (tmp_path / "r.png").stat().st_size > 0
     assert cli.main(["train", "--arch", "4C5-FC3", "--data-dir", str(data_dir), "--out", str(tmp_path / "bad")]) == 2
     assert "arch must end with the output layer FC10" in capsys.readouterr().err
+
+
+def test_conv_inference_runs_in_batches_that_bound_its_memory(conv_model, monkeypatch):
+    """Inference batches of a conv network hold at most EVAL_MAP_VALUES values in one map (before pooling) of all T
+    steps; the predictions of direct input do not depend on the batch size."""
+    model, X, _, _ = conv_model
+    spec = model._built().spec
+    assert SNNClassifier._eval_batch(spec) == min(1000, (1 << 24) // (6 * 24 * 24 * 4))
+    before = model.predict(X)
+    monkeypatch.setattr("spikingnn.training.model.EVAL_MAP_VALUES", 6 * 24 * 24 * 4 * 7)
+    assert SNNClassifier._eval_batch(spec) == 7
+    np.testing.assert_array_equal(model.predict(X), before)

@@ -42,6 +42,9 @@ from spikingnn.training.network import init_params, network_backward, network_fo
 from spikingnn.training.optim import clip_grad_norm
 
 EVAL_BATCH = 1000
+# A conv network's maps are large: its inference batches hold at most about this many values in one map of all T
+# steps (64 MiB of float32), so that evaluating 10,000 pictures does not need gigabytes.
+EVAL_MAP_VALUES = 1 << 24
 STATE_FORMAT = 1
 METRICS = ("epoch", "train_loss", "train_accuracy", "val_accuracy", "seconds", "images_per_second", "lr",
            "spike_rates")
@@ -538,11 +541,24 @@ class SNNClassifier:
         built = self._checked_build(training=False)
         return self._levels(X), built
 
+    @staticmethod
+    def _eval_batch(spec) -> int:
+        """Pictures per inference batch: EVAL_BATCH, fewer for a conv network (EVAL_MAP_VALUES over its largest
+        map, counted before pooling, of all T steps)."""
+        if not spec.stages:
+            return EVAL_BATCH
+        widest = max(spec.layer_sizes)
+        for layer, stage in enumerate(spec.stages):
+            if stage.kind == "conv":
+                widest = max(widest, math.prod(spec.map_shapes[layer + 1]) * max(stage.pool_size, 1) ** 2)
+        return max(1, min(EVAL_BATCH, EVAL_MAP_VALUES // (spec.num_steps * widest)))
+
     def _batches(self, levels, built):
-        """Encode and run the levels in batches of EVAL_BATCH; yields (encoded, spikes, cache) per batch."""
-        for k, start in enumerate(range(0, levels.shape[0], EVAL_BATCH)):
+        """Encode and run the levels in batches (``_eval_batch``); yields (encoded, spikes, cache) per batch."""
+        size = self._eval_batch(built.spec)
+        for k, start in enumerate(range(0, levels.shape[0], size)):
             rng = np.random.default_rng([self.random_state, 3, k])
-            encoded = encode(self.encoding, levels[start:start + EVAL_BATCH], built.spec.num_steps, rng,
+            encoded = encode(self.encoding, levels[start:start + size], built.spec.num_steps, rng,
                              np.dtype(self.dtype), self.backend)
             spikes, cache = network_forward(self.params_, built.spec, encoded, self.backend)
             yield encoded, spikes, cache
