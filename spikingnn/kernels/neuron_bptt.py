@@ -169,6 +169,7 @@ def neuron_backward_kernel(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec
     subtract, keep_reset = reset_code != RESET_ZERO, not detach_reset
     one = np.ones(1, v.dtype)[0]
     zero = 0 * one
+    w_rec_t = np.ascontiguousarray(w_rec.T)     # dv[t+1] @ w_rec.T as rows added in turn: vectorises, same order
     for b in prange(batch):
         da, dv_next, g = np.zeros(n, v.dtype), np.zeros(n, v.dtype), np.empty(n, v.dtype)
         d_recurrent = np.zeros(n, v.dtype)
@@ -180,11 +181,9 @@ def neuron_backward_kernel(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec
                 for h in range(n):
                     g[h] = surrogate_grad(surrogate_code, slope, v_t[h] - thr_t[h])
             if recurrent:
-                for h in range(n):
-                    acc = zero
-                    for k in range(n):
-                        acc += w_rec[h, k] * dv_next[k]
-                    d_recurrent[h] = acc
+                d_recurrent[:] = zero
+                for k in range(n):
+                    add_scaled_into(d_recurrent, dv_next[k], w_rec_t[k])
             r = reset_spikes[t, b] if fixed_reset else s[t, b]
             for h in range(n):
                 ds = d_s_t[h] + rho * da[h] + d_recurrent[h]
