@@ -37,7 +37,13 @@ NETWORK = dict(hidden=(100,), num_steps=25, beta=0.95, v_threshold=1.0, surrogat
 
 
 def _peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    """Peak resident memory of this process, MiB: Linux's VmHWM (its own; ``ru_maxrss`` of a spawned worker starts
+    at its parent's peak), else ``ru_maxrss``."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024.0
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
 def spikingnn_timed_run(settings: dict, images, labels, n_batches, test_images, test_labels) -> tuple:

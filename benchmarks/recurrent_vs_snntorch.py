@@ -47,9 +47,8 @@ Measured:
 
 * seconds per training batch: the median over the timed batches of one ``train_step`` (snnTorch: forward loop,
   loss, backward, Adam step), the trials already in memory;
-* process peak: the peak resident memory of the worker's whole process (``_peak_rss_mib``: its imports, the trials,
-  the model, the steps; Linux starts a spawned process's ``ru_maxrss`` at its parent's peak, so the parent here
-  stays small and leaves the trials to a subprocess of their own);
+* process peak: the peak resident memory of the worker's whole process (``_peak_rss_mib``, its own VmHWM: its
+  imports, the trials, the model, the steps);
 * step peak (RSS): the peak resident memory during one training step above the process's resident memory just
   before it (Linux: the high-water mark reset through ``/proc/self/clear_refs``, then ``VmHWM - VmRSS``), the same
   measure for every contender (torch has no allocator statistics on the CPU: its ``max_memory_allocated`` is CUDA's).
@@ -187,7 +186,7 @@ def worker(name, data, n_batches, threads) -> None:
     x, labels, _ = first = batch(0)
     make()(x[-WARMUP_STEPS:], labels, loss_steps[-WARMUP_STEPS:])      # warm-up on a throwaway copy
     step = make()
-    process_peak = _peak_rss_mib()                             # clear_refs resets ru_maxrss: keep the peak so far
+    process_peak = _peak_rss_mib()                             # clear_refs resets VmHWM: keep the peak so far
     loss, seconds, step_rss = _measured_step(step, first)
     losses, traced = [loss], None
     del x, first
@@ -214,8 +213,7 @@ def worker(name, data, n_batches, threads) -> None:
 def write_trials(path, n_batches, n_steps) -> None:
     """Batches 0 .. n_batches - 1 of the task at ``n_steps`` steps (bit-packed) and the initial weights, to ``path``.
 
-    Run in a subprocess of its own, so that the parent stays small: Linux carries the parent's peak resident memory
-    into a spawned worker's ``ru_maxrss`` (``_peak_rss_mib``), which would otherwise report the parent's trials."""
+    Run in a subprocess of its own, so that the parent that spawns the workers stays small."""
     import numpy as np
 
     from spikingnn.tasks import cue_accumulation
