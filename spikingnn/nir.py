@@ -108,6 +108,9 @@ def to_nir(model, dt=None, integrator: str = "exact"):
     check_choice("integrator", integrator, INTEGRATORS)
     if not hasattr(model, "params_"):
         raise ValueError("model is not fitted: only a trained SNNClassifier can be exported")
+    if model.arch is not None:
+        raise ValueError(f"model has arch {model.arch!r}: only networks of dense layers (hidden=...) are exported; "
+                         f"convolutional layers (NIR's Conv2d and pooling nodes) are not written yet")
     dt_ms = float(model.dt if dt is None else dt)
     if not (math.isfinite(dt_ms) and dt_ms > 0):
         raise ValueError(f"dt must be a time step > 0 ms; got {dt!r}")

@@ -258,6 +258,13 @@ def test_conv_model_files_whose_header_and_arrays_disagree_are_refused(conv_mode
         SNNClassifier.from_state(old, arrays)         # a file from before arch existed is a dense model
 
 
+def test_nir_export_refuses_a_conv_model_by_name(conv_model):
+    pytest.importorskip("nir")
+    from spikingnn.nir import to_nir
+    with pytest.raises(ValueError, match="model has arch '4C5-MP2-6C3P1-AP2-FC10': only networks of dense layers"):
+        to_nir(conv_model[0])
+
+
 def test_pictures_of_unknown_shape_need_an_input_shape():
     X, y = np.random.default_rng(0).random((20, 50)), np.arange(20) % 2
     with pytest.raises(ValueError, match="input_shape must be given as .height, width, channels. for pictures of 50"):
