@@ -30,7 +30,6 @@ from spikingnn.training.layers import pick_kernel
 # Measured on 2 cores (64C5 on 12x12x12 maps, 3,200 frames): the event kernel is 7x faster than im2col + BLAS at
 # 2 % density, 2x at 20 %, 1.3x at 40 %; dense input (analog pictures) goes to BLAS.
 CONV_EVENT_DENSITY = 0.5
-POOLS = ("max", "avg", "sum")
 
 
 class ConvCache(NamedTuple):
