@@ -46,9 +46,11 @@ and the same weights):
     4. traces x <- x exp(-dt / tau_x) and theta <- theta exp(-dt / tau_theta). With learning off (labelling,
        testing) there is no plasticity: no weight change, and theta and the traces stay as they are.
 
-A conductance that has decayed below ``g_negligible`` (1e-12, in units of the leak conductance) is dropped (set
-to 0): its effect on v is below 1e-12 mV, and a neuron with no conductance left only relaxes towards v_rest,
-which the kernel can do in closed form for the many inhibitory neurons that are quiet most of the time.
+A conductance (in units of the leak conductance) or an STDP trace that has decayed below ``g_negligible``
+(1e-12) is dropped (set to 0): a conductance's effect on v is below 1e-12 mV, a trace's on a weight below
+nu 1e-12. A neuron with no conductance left only relaxes towards v_rest, which the kernel can do in closed form
+for the many inhibitory neurons that are quiet most of the time; and an input spike depresses only the weights
+of the few E neurons with an x_post1 left (those that fired in the last half second or so).
 
 An E spike in step t reaches its I partner at once, which fires in step t or t + 1; the other E neurons feel
 the inhibition from the step after that (two steps after the E spike, as in the reference code).
@@ -135,7 +137,7 @@ class DiehlCookParams:
     w_max: float = 1.0
     w_init: float = 0.3           # initial weights uniform in [0.01, 1.01) * w_init
     weight_sum: float = 78.0      # each E neuron's incoming weights sum to this before every training image
-    g_negligible: float = 1e-12   # during the rest, conductances below this are dropped (closed form)
+    g_negligible: float = 1e-12   # conductances and STDP traces below this are dropped (set to 0)
 
     def __post_init__(self):
         for name, value in asdict(self).items():

@@ -125,9 +125,9 @@ def relax_closed_form(s, c, n_steps, learn):
     for g in (s.ge_e, s.gi_e, s.ge_i, s.gi_i):
         g[:] = 0.0
     if learn:
-        s.x_pre[:] = s.x_pre * c.decay_pre ** n_steps
-        s.x_post1[:] = s.x_post1 * c.decay_post1 ** n_steps
-        s.x_post2[:] = s.x_post2 * c.decay_post2 ** n_steps
+        for trace, decay in ((s.x_pre, c.decay_pre), (s.x_post1, c.decay_post1), (s.x_post2, c.decay_post2)):
+            trace[:] = trace * decay ** n_steps
+            trace[trace < c.g_negligible] = 0.0
         s.theta[:] = s.theta * c.decay_theta ** n_steps
 
 
@@ -183,6 +183,7 @@ def _step_reference(s, c, inputs, learn, counts):
     if learn:                                          # 4. traces decay to the end of the step
         for trace, decay in ((s.x_pre, c.decay_pre), (s.x_post1, c.decay_post1), (s.x_post2, c.decay_post2)):
             trace *= decay
+            trace[trace < c.g_negligible] = 0.0        # negligible traces are dropped
         s.theta[:] *= c.decay_theta
 
 
@@ -260,7 +261,7 @@ _can_fire = numba.njit(cache=True)(can_fire)
 _relax_closed_form = numba.njit(cache=True)(relax_closed_form)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _conducting_kernel(s, c):
     """Fast path of ``_largest_conductance(s) >= c.g_negligible``: stops at the first conductance found."""
     for g in (s.ge_e, s.gi_e, s.ge_i, s.gi_i):
@@ -300,7 +301,7 @@ def _all_stepped(n):
     return _Quiet(np.full(n, -1, dtype=np.int64), np.arange(n), np.full(1, n, dtype=np.int64))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _catch_up(s, c, quiet, k, t):
     """Bring quiet I neuron k to step t: with no conductance and no refractory time left, each step only relaxes
     v towards v_rest, so the steps it missed are one power: v <- v_rest + (v - v_rest) decay_mem^(t - since)."""
@@ -308,7 +309,7 @@ def _catch_up(s, c, quiet, k, t):
     quiet.since[k] = t
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _wake(s, c, quiet, k, t):
     """Neuron k receives input in step t: catch it up and step it again from now on."""
     if quiet.since[k] >= 0:
@@ -326,7 +327,7 @@ def _catch_up_all(s, c, quiet, t):
             _catch_up(s, c, quiet, k, t)
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", inline="always")
 def _inhibitory_kernel(s, c, quiet, t, fired_i):
     """The I layer of step t. An I neuron is driven only by its E partner, so most of them are quiet most of the
     time: no conductance (below g_negligible it is dropped), no refractory time left. Only the others are
@@ -349,71 +350,122 @@ def _inhibitory_kernel(s, c, quiet, t, fired_i):
     return n_fired
 
 
+class _Depressing(NamedTuple):
+    """The E neurons whose x_post1 may be above zero, ``index[:count[0]]``, so that an input spike depresses only
+    those entries of its weight row: with x_post1 = 0 depression leaves a weight unchanged (w - 0 is w, and
+    w >= w_min), so skipping them is exact. A trace is set to 1 by a spike and decays until it drops below
+    g_negligible (then it is 0, in the reference too), so only neurons that fired in the last few hundred ms are
+    here; the list gets a neuron when it fires and loses it once its trace is 0 (``_forget_silent``)."""
+
+    index: np.ndarray
+    count: np.ndarray
+
+
+@numba.njit(cache=True)
+def _depressing(x_post1):
+    """``_Depressing`` for the traces as they are."""
+    index = np.empty(x_post1.shape[0], dtype=np.int64)
+    count = 0
+    for j in range(x_post1.shape[0]):
+        if x_post1[j] != 0.0:
+            index[count] = j
+            count += 1
+    return _Depressing(index, np.full(1, count))
+
+
+@numba.njit(cache=True, inline="always")
+def _forget_silent(depressing, x_post1):
+    """Drop the neurons whose x_post1 has reached 0 from the list."""
+    kept = 0
+    for position in range(depressing.count[0]):
+        j = depressing.index[position]
+        if x_post1[j] != 0.0:
+            depressing.index[kept] = j
+            kept += 1
+    depressing.count[0] = kept
+
+
+@numba.njit(cache=True, inline="always")
+def _decay_trace(trace, decay, negligible):
+    """trace <- trace decay, values below ``negligible`` dropped (a pass without branches)."""
+    for k in range(trace.shape[0]):
+        x = trace[k] * decay
+        trace[k] = x if x >= negligible else 0.0
+
+
 @numba.njit(cache=True, error_model="numpy")
-def _step_kernel(s, c, event_inputs, start, stop, learn, counts, t, fired_e, fired_i, quiet):
-    """Fast path of ``_step_reference`` for the input events event_inputs[start:stop], as step t."""
-    n_input, n = s.w.shape
-    ge_e, x_post1 = s.ge_e, s.x_post1
-    for e in range(start, stop):                       # 1. input spikes: one pass over each weight row
-        i = event_inputs[e]
-        row = s.w[i]
-        for j in range(n):
-            w_ij = row[j]
-            ge_e[j] += w_ij
+def _steps_kernel(s, c, event_ptr, event_inputs, learn, counts, n_steps, until_quiet):
+    """Fast path of ``_step_reference``, ``n_steps`` times: step t's input events are
+    event_inputs[event_ptr[t]:event_ptr[t + 1]]. With ``until_quiet`` (the rest) it stops before a step once no
+    conductance is left and no neuron could fire, as ``rest_reference`` does. Returns the number of steps taken.
+
+    The steps run in one loop of one function, the state unpacked once: a compiled call that takes the state's
+    arrays counts references to each on entry and exit (atomic operations), which cost a fifth of a step."""
+    w, theta, v_e, ge_e, gi_e, refractory_e, v_i, ge_i, gi_i, refractory_i, x_pre, x_post1, x_post2 = s
+    n_input, n = w.shape
+    fired_e, fired_i, quiet = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_), _all_stepped(n)
+    depressing = _depressing(x_post1)
+    t = 0
+    while t < n_steps:
+        if until_quiet and not (_conducting_kernel(s, c) or _can_fire(s, c, n_steps - t, learn)):
+            break
+        for e in range(event_ptr[t], event_ptr[t + 1]):    # 1. input spikes: each weight row into ge, then its
+            i = event_inputs[e]                             #    depression where x_post1 > 0
+            for j in range(n):
+                ge_e[j] += w[i, j]
             if learn:
-                row[j] = depress_weight(w_ij, x_post1[j], c.nu_pre, c.w_min, 0.0)
-        if learn:
-            s.x_pre[i] = 1.0
-    any_fired = False                                  # 2. E layer, all neurons
-    for j in range(n):
-        fired_e[j] = _neuron_kernel(s.v_e, s.ge_e, s.gi_e, s.refractory_e, j, c.v_rest_e, c.v_reset_e, c.e_inh_e,
-                                    c.log_decay_mem_e, c.v_threshold_e + s.theta[j], c.refractory_steps_e, c)
-        any_fired |= fired_e[j]
-    if any_fired:
-        for j in range(n):                             # E spikes: STDP, homeostasis, drive to I
-            if fired_e[j]:
-                counts[j] += 1
-                _wake(s, c, quiet, j, t)
-                s.ge_i[j] += c.w_ei
-                if learn:
-                    s.theta[j] += c.theta_plus
-                    for i in range(n_input):
-                        s.w[i, j] = potentiate_weight(s.w[i, j], s.x_pre[i], s.x_post2[j], c.nu_post, c.w_max, 0.0)
-                    s.x_post1[j] = 1.0
-                    s.x_post2[j] = 1.0
-    n_fired_i = _inhibitory_kernel(s, c, quiet, t, fired_i)
-    if n_fired_i:                                      # 3. each I spike inhibits every other E neuron
-        for m in range(n):
-            s.gi_e[m] += c.w_ie * (n_fired_i - fired_i[m])
-    if learn:                                          # 4. traces decay to the end of the step
-        for m in range(n):
-            s.x_post1[m] *= c.decay_post1
-            s.x_post2[m] *= c.decay_post2
-            s.theta[m] *= c.decay_theta
-        for i in range(n_input):
-            s.x_pre[i] *= c.decay_pre
+                for position in range(depressing.count[0]):
+                    j = depressing.index[position]
+                    w[i, j] = depress_weight(w[i, j], x_post1[j], c.nu_pre, c.w_min, 0.0)
+                x_pre[i] = 1.0
+        any_fired = False                                   # 2. E layer, all neurons
+        for j in range(n):
+            fired_e[j] = _neuron_kernel(v_e, ge_e, gi_e, refractory_e, j, c.v_rest_e, c.v_reset_e, c.e_inh_e,
+                                        c.log_decay_mem_e, c.v_threshold_e + theta[j], c.refractory_steps_e, c)
+            any_fired |= fired_e[j]
+        if any_fired:
+            for j in range(n):                              # E spikes: STDP, homeostasis, drive to I
+                if fired_e[j]:
+                    counts[j] += 1
+                    _wake(s, c, quiet, j, t)
+                    ge_i[j] += c.w_ei
+                    if learn:
+                        theta[j] += c.theta_plus
+                        # every row, not only the traced ones: potentiation also caps weights above w_max
+                        for i in range(n_input):
+                            w[i, j] = potentiate_weight(w[i, j], x_pre[i], x_post2[j], c.nu_post, c.w_max, 0.0)
+                        if x_post1[j] == 0.0:
+                            depressing.index[depressing.count[0]] = j
+                            depressing.count[0] += 1
+                        x_post1[j] = 1.0
+                        x_post2[j] = 1.0
+        n_fired_i = _inhibitory_kernel(s, c, quiet, t, fired_i)
+        if n_fired_i:                                       # 3. each I spike inhibits every other E neuron
+            for m in range(n):
+                gi_e[m] += c.w_ie * (n_fired_i - fired_i[m])
+        if learn:                                           # 4. traces decay to the end of the step
+            for m in range(n):
+                theta[m] *= c.decay_theta
+            _decay_trace(x_post1, c.decay_post1, c.g_negligible)
+            _decay_trace(x_post2, c.decay_post2, c.g_negligible)
+            _decay_trace(x_pre, c.decay_pre, c.g_negligible)
+            _forget_silent(depressing, x_post1)
+        t += 1
+    _catch_up_all(s, c, quiet, t)
+    return t
 
 
 @numba.njit(cache=True)
 def run_steps_kernel(s, c, event_ptr, event_inputs, learn, counts):
     """Fast path of ``run_steps_reference``: same arguments, same result."""
-    n_steps, n = event_ptr.shape[0] - 1, s.v_e.shape[0]
-    fired_e, fired_i, quiet = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_), _all_stepped(n)
-    for t in range(n_steps):
-        _step_kernel(s, c, event_inputs, event_ptr[t], event_ptr[t + 1], learn, counts, t, fired_e, fired_i, quiet)
-    _catch_up_all(s, c, quiet, n_steps)
+    _steps_kernel(s, c, event_ptr, event_inputs, learn, counts, event_ptr.shape[0] - 1, False)
 
 
 @numba.njit(cache=True)
 def rest_kernel(s, c, n_steps, learn):
     """Fast path of ``rest_reference``: same arguments, same result."""
-    n = s.v_e.shape[0]
-    counts, no_input = np.zeros(n, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    fired_e, fired_i, quiet = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_), _all_stepped(n)
-    stepped = 0
-    while stepped < n_steps and (_conducting_kernel(s, c) or _can_fire(s, c, n_steps - stepped, learn)):
-        _step_kernel(s, c, no_input, 0, 0, learn, counts, stepped, fired_e, fired_i, quiet)
-        stepped += 1
-    _catch_up_all(s, c, quiet, stepped)
+    counts = np.zeros(s.v_e.shape[0], dtype=np.int64)
+    no_input = np.zeros(n_steps + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    stepped = _steps_kernel(s, c, no_input[0], no_input[1], learn, counts, n_steps, True)
     _relax_closed_form(s, c, n_steps - stepped, learn)
     return stepped
