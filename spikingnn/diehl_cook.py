@@ -205,6 +205,11 @@ class DiehlCookParams:
         """The per-step numbers the kernels use: the step constants of the two units, and exact decays
         (``exact_decay``) for the traces; ``nu_scale`` multiplies both learning rates
         (``DiehlCookNetwork.train`` anneals them with it)."""
+        return self._constants._replace(nu_pre=self.nu_pre * nu_scale, nu_post=self.nu_post * nu_scale)
+
+    @cached_property
+    def _constants(self) -> Constants:
+        """``constants()``, built once (a presentation takes a few milliseconds; building them, a tenth of one)."""
         exc, inh = self._units
         e, i = exc.params, inh.params
         decay = lambda tau: float(exact_decay(self.dt, tau))  # noqa: E731
@@ -217,7 +222,7 @@ class DiehlCookParams:
             decay_ge=exc.decay_ge, decay_gi=exc.decay_gi, mean_ge=exc.mean_ge, mean_gi=exc.mean_gi,
             w_ei=self.w_ei, w_ie=self.w_ie,
             decay_pre=decay(self.tau_pre), decay_post1=decay(self.tau_post1), decay_post2=decay(self.tau_post2),
-            nu_pre=self.nu_pre * nu_scale, nu_post=self.nu_post * nu_scale, w_min=0.0, w_max=self.w_max,
+            nu_pre=self.nu_pre, nu_post=self.nu_post, w_min=0.0, w_max=self.w_max,
             decay_theta=exc.decay_theta, theta_plus=e.theta_plus, g_negligible=self.g_negligible)
 
 
