@@ -374,23 +374,29 @@ def _depressing(x_post1):
 
 
 @numba.njit(cache=True, inline="always")
-def _forget_silent(depressing, x_post1):
-    """Drop the neurons whose x_post1 has reached 0 from the list."""
+def _forget_silent(depressing, x_post1, scale, negligible):
+    """Drop from the list (and set to 0) the neurons whose x_post1, stored divided by ``scale``, is negligible."""
     kept = 0
     for position in range(depressing.count[0]):
         j = depressing.index[position]
-        if x_post1[j] != 0.0:
+        if x_post1[j] * scale >= negligible:
             depressing.index[kept] = j
             kept += 1
+        else:
+            x_post1[j] = 0.0
     depressing.count[0] = kept
 
 
 @numba.njit(cache=True, inline="always")
-def _decay_trace(trace, decay, negligible):
-    """trace <- trace decay, values below ``negligible`` dropped (a pass without branches)."""
+def _unless_negligible(x, negligible):
+    return x if x >= negligible else 0.0
+
+
+@numba.njit(cache=True, inline="always")
+def _scale_trace(trace, scale, negligible):
+    """trace <- trace scale, values below ``negligible`` dropped (a pass without branches)."""
     for k in range(trace.shape[0]):
-        x = trace[k] * decay
-        trace[k] = x if x >= negligible else 0.0
+        trace[k] = _unless_negligible(trace[k] * scale, negligible)
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -400,15 +406,26 @@ def _steps_kernel(s, c, event_ptr, event_inputs, learn, counts, n_steps, until_q
     conductance is left and no neuron could fire, as ``rest_reference`` does. Returns the number of steps taken.
 
     The steps run in one loop of one function, the state unpacked once: a compiled call that takes the state's
-    arrays counts references to each on entry and exit (atomic operations), which cost a fifth of a step."""
+    arrays counts references to each on entry and exit (atomic operations), which cost a fifth of a step.
+
+    The STDP traces and theta only decay between spikes, all by the same factor per step, so while the loop runs
+    they are stored divided by their decay since it began (``scale_*``, one number each): a step multiplies four
+    numbers instead of 2,000 values, a spike stores 1 / scale, and a read multiplies by the scale (dropping
+    negligible values as the reference does). They are written back as plain values at the end.
+    """
     w, theta, v_e, ge_e, gi_e, refractory_e, v_i, ge_i, gi_i, refractory_i, x_pre, x_post1, x_post2 = s
     n_input, n = w.shape
+    negligible = c.g_negligible
     fired_e, fired_i, quiet = np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_), _all_stepped(n)
     depressing = _depressing(x_post1)
+    scale_pre = scale_post1 = scale_post2 = scale_theta = 1.0
     t = 0
     while t < n_steps:
-        if until_quiet and not (_conducting_kernel(s, c) or _can_fire(s, c, n_steps - t, learn)):
-            break
+        if until_quiet and not _conducting_kernel(s, c):
+            theta *= scale_theta                            # _can_fire reads theta
+            scale_theta = 1.0
+            if not _can_fire(s, c, n_steps - t, learn):
+                break
         for e in range(event_ptr[t], event_ptr[t + 1]):    # 1. input spikes: each weight row into ge, then its
             i = event_inputs[e]                             #    depression where x_post1 > 0
             for j in range(n):
@@ -416,12 +433,13 @@ def _steps_kernel(s, c, event_ptr, event_inputs, learn, counts, n_steps, until_q
             if learn:
                 for position in range(depressing.count[0]):
                     j = depressing.index[position]
-                    w[i, j] = depress_weight(w[i, j], x_post1[j], c.nu_pre, c.w_min, 0.0)
-                x_pre[i] = 1.0
+                    w[i, j] = depress_weight(w[i, j], x_post1[j] * scale_post1, c.nu_pre, c.w_min, 0.0)
+                x_pre[i] = 1.0 / scale_pre
         any_fired = False                                   # 2. E layer, all neurons
         for j in range(n):
             fired_e[j] = _neuron_kernel(v_e, ge_e, gi_e, refractory_e, j, c.v_rest_e, c.v_reset_e, c.e_inh_e,
-                                        c.log_decay_mem_e, c.v_threshold_e + theta[j], c.refractory_steps_e, c)
+                                        c.log_decay_mem_e, c.v_threshold_e + theta[j] * scale_theta,
+                                        c.refractory_steps_e, c)
             any_fired |= fired_e[j]
         if any_fired:
             for j in range(n):                              # E spikes: STDP, homeostasis, drive to I
@@ -430,27 +448,35 @@ def _steps_kernel(s, c, event_ptr, event_inputs, learn, counts, n_steps, until_q
                     _wake(s, c, quiet, j, t)
                     ge_i[j] += c.w_ei
                     if learn:
-                        theta[j] += c.theta_plus
+                        theta[j] += c.theta_plus / scale_theta
                         # every row, not only the traced ones: potentiation also caps weights above w_max
+                        post = _unless_negligible(x_post2[j] * scale_post2, negligible)
                         for i in range(n_input):
-                            w[i, j] = potentiate_weight(w[i, j], x_pre[i], x_post2[j], c.nu_post, c.w_max, 0.0)
+                            w[i, j] = potentiate_weight(w[i, j], _unless_negligible(x_pre[i] * scale_pre, negligible),
+                                                        post, c.nu_post, c.w_max, 0.0)
                         if x_post1[j] == 0.0:
                             depressing.index[depressing.count[0]] = j
                             depressing.count[0] += 1
-                        x_post1[j] = 1.0
-                        x_post2[j] = 1.0
+                        x_post1[j] = 1.0 / scale_post1
+                        x_post2[j] = 1.0 / scale_post2
         n_fired_i = _inhibitory_kernel(s, c, quiet, t, fired_i)
         if n_fired_i:                                       # 3. each I spike inhibits every other E neuron
             for m in range(n):
                 gi_e[m] += c.w_ie * (n_fired_i - fired_i[m])
         if learn:                                           # 4. traces decay to the end of the step
-            for m in range(n):
-                theta[m] *= c.decay_theta
-            _decay_trace(x_post1, c.decay_post1, c.g_negligible)
-            _decay_trace(x_post2, c.decay_post2, c.g_negligible)
-            _decay_trace(x_pre, c.decay_pre, c.g_negligible)
-            _forget_silent(depressing, x_post1)
+            scale_pre *= c.decay_pre
+            scale_post1 *= c.decay_post1
+            scale_post2 *= c.decay_post2
+            scale_theta *= c.decay_theta
+            _forget_silent(depressing, x_post1, scale_post1, negligible)
+            if min(scale_pre, scale_post1, scale_post2) < 1e-200:     # long runs: 1 / scale stays finite
+                for trace, scale in ((x_pre, scale_pre), (x_post1, scale_post1), (x_post2, scale_post2)):
+                    _scale_trace(trace, scale, negligible)
+                scale_pre = scale_post1 = scale_post2 = 1.0
         t += 1
+    for trace, scale in ((x_pre, scale_pre), (x_post1, scale_post1), (x_post2, scale_post2)):
+        _scale_trace(trace, scale, negligible)
+    theta *= scale_theta
     _catch_up_all(s, c, quiet, t)
     return t
 
