@@ -225,24 +225,35 @@ def rest_reference(s, c, n_steps, learn):
 # --------------------------------------------------------------------------------------------- kernels
 
 
+@numba.njit(cache=True, inline="always")
+def _geometric(rng, p, log1p_minus_p):
+    """``rng.geometric(p)``, the same draw, given log1p(-p) computed once per train: for p < 1/3 NumPy inverts
+    the distribution, ceil(-E / log1p(-p)) with E a standard exponential."""
+    if p >= 1.0 / 3.0:
+        return rng.geometric(p)
+    return np.int64(np.ceil(-rng.standard_exponential() / log1p_minus_p))
+
+
 @numba.njit(cache=True)
 def events_kernel(p, n_steps, rng):
     """Fast path of ``events_reference``: the same draws from the same Generator, the same events. The trains
     are drawn into (time, input) pairs, then placed by a counting sort over the steps (stable: ascending inputs
     within a step)."""
-    times = np.empty(64, dtype=np.int64)
-    inputs = np.empty(64, dtype=np.int64)
+    expected = p.sum() * n_steps                      # room for the expected count and 5 standard deviations
+    times = np.empty(int(expected + 5.0 * np.sqrt(expected)) + 64, dtype=np.int64)
+    inputs = np.empty_like(times)
     n_events = 0
     for i in range(p.shape[0]):
         if p[i] <= 0.0:
             continue
-        t = rng.geometric(p[i]) - 1
+        log1p_minus_p = np.log1p(-p[i])
+        t = _geometric(rng, p[i], log1p_minus_p) - 1
         while t < n_steps:
             if n_events == times.shape[0]:           # grow by doubling
                 times, inputs = np.concatenate((times, times)), np.concatenate((inputs, inputs))
             times[n_events], inputs[n_events] = t, i
             n_events += 1
-            t += rng.geometric(p[i])
+            t += _geometric(rng, p[i], log1p_minus_p)
     event_ptr = np.zeros(n_steps + 1, dtype=np.int64)
     for e in range(n_events):
         event_ptr[times[e] + 1] += 1
