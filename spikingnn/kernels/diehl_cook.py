@@ -3,7 +3,7 @@
 The model, its parameters and the order of one step are written out in ``spikingnn/diehl_cook.py``; this
 module holds the two ways of running it. ``run_steps_kernel`` fuses a whole presentation into one compiled
 loop: input spikes arrive as events (step -> inputs that fired), so each costs one pass over one weight row
-(its jump into ge and its depression together). The excitatory (E) layer is one pass without branches over all
+(its jump into ge), and its depression. The excitatory (E) layer is one pass without branches over all
 neurons, which the compiler turns into vector (SIMD) code, with the membrane's exponential from
 ``kernels.fast_exp`` (the C library's exp would keep it scalar and cost more than the rest of the step). The
 inhibitory (I) layer steps only the neurons that have a conductance or refractory time left: an I neuron is
@@ -13,9 +13,16 @@ every step, one Python iteration per step. ``rest_kernel`` / ``rest_reference`` 
 images: step by step while a conductance is left, then in closed form. ``events_kernel`` draws the input
 spikes; ``events_reference`` is its plain version.
 
+All the steps of a presentation (or of a rest) run in one loop of one compiled function (``_steps_kernel``):
+the state is unpacked once, because a compiled call taking the state's 13 arrays counts references to each of
+them on entry and exit with atomic instructions. In that loop the STDP traces and theta are stored divided by
+their decay since the loop began, so a step decays them by updating four numbers; and an input spike depresses
+only the weights of the E neurons whose x_post1 is not zero (a short list: traces below g_negligible are dropped).
+
 Where the time goes (N = 400, one-pass parameters, one core; ``benchmarks/stdp_speed.py --profile``): the E
-layer's exact membrane steps (~280,000 exponentials per image) are most of it, then the input rows, the rest,
-the input events and the column normalisation.
+layer's exact membrane steps (~280,000 exponentials per image) are the largest part, then the input rows
+(~4,500 input spikes, each adding a row of N weights to ge), the rest, the input events and the column
+normalisation.
 
 Per-neuron formulas shared by both paths (``membrane``, ``relax_closed_form``, ``can_fire``) are written once
 with array operations, which Numba compiles too. The learning is ``spikingnn.kernels.stdp``'s: ``depress`` and
