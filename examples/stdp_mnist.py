@@ -7,10 +7,11 @@ Training shows images/s and the running accuracy estimate (last 10,000 images, c
 checkpoint every --checkpoint-every images and on Ctrl-C. At the end of the pass the neurons are labelled from
 their responses to the last --label-images training images, recorded while they learned (no second pass); with
 ``--labelling frozen`` the frozen network is shown those images again and labelled from that, and ``both`` does
-both and tests with each. Then the frozen network classifies the test images; the script prints the accuracy and
-where the time went (training, labelling, testing), and saves the network (weights, thresholds, labels) to
-OUT/network.npz and the figures to OUT/results.json; with --report, also OUT/report.html (receptive fields and
-labels, interactive: ``spikingnn.report``).
+both and tests with each. Then the frozen network classifies the test images; the script prints the accuracy (the
+paper's read-out, and proportion weighting: ``diehl_cook.classify_by_proportions``) and where the time went
+(training, labelling, testing), and saves the network (weights, thresholds, labels) to OUT/network.npz and the
+figures to OUT/results.json; with --report, also OUT/report.html (receptive fields and labels, interactive:
+``spikingnn.report``).
 """
 from __future__ import annotations
 
@@ -94,7 +95,8 @@ def main(argv=None) -> int:
         if f"test_accuracy_{how}_labels" in figures:
             print(f"test accuracy: {100 * figures[f'test_accuracy_{how}_labels']:.2f}% on {n_test} test images "
                   f"(N = {net.n_neurons}, {n_train} training images; neurons labelled from the last "
-                  f"{figures['label_images']} of them, {'while learning' if how == 'training' else 'frozen'})")
+                  f"{figures['label_images']} of them, {'while learning' if how == 'training' else 'frozen'}); "
+                  f"read out by proportion weighting: {100 * figures[f'test_accuracy_{how}_labels_proportions']:.2f}%")
     print("time: " + ", ".join(f"{name} {value:.1f} s" for name, value in seconds.items())
           + f", total {sum(seconds.values()):.1f} s")
 

@@ -84,7 +84,8 @@ KINDS = ("train", "diehl_cook")
 SECTIONS = ("kind", "seeds", "metric", "base", "grid", "random")
 # the columns each kind of trial reports; the first is the default metric of the summary and the plot
 METRICS = {"train": ("val_accuracy", "train_accuracy", "train_loss", "epochs"),
-           "diehl_cook": ("test_accuracy", "test_accuracy_frozen_labels", "images_per_second")}
+           "diehl_cook": ("test_accuracy", "test_accuracy_frozen_labels", "test_accuracy_training_labels_proportions",
+                          "test_accuracy_frozen_labels_proportions", "images_per_second")}
 DISTRIBUTIONS = ("choice", "uniform", "log_uniform", "int_uniform")
 # options of a diehl_cook trial besides DiehlCookParams' fields, with examples/stdp_mnist.py's defaults;
 # max_rate (a field) also sets rate_boost to half of it unless rate_boost is given, as the example's --max-rate

@@ -14,7 +14,9 @@ from spikingnn.diehl_cook import (
     DiehlCookParams,
     RunningAccuracy,
     assign_labels,
+    class_proportions,
     classify,
+    classify_by_proportions,
     poisson_events,
 )
 from spikingnn.kernels.diehl_cook import State, rest_kernel, rest_reference, run_steps_kernel, run_steps_reference
@@ -170,6 +172,22 @@ def test_labelling_and_classification_on_hand_made_responses():
     np.testing.assert_array_equal(classify(np.array([[0, 0]]), np.array([1, 1]), 3), [1])
 
 
+def test_proportion_weighting_on_hand_made_responses():
+    """Neuron 0 answers class 0 with 4 spikes and class 1 with 1 (proportions 0.8 / 0.2), neuron 1 class 1 only,
+    neuron 2 never fires (no vote). Its strongest-class label would let neuron 0 vote for class 0 alone."""
+    labels = np.array([0, 0, 1, 1])
+    responses = np.array([[4, 0, 0], [4, 0, 0], [1, 2, 0], [1, 2, 0]])
+    proportions = class_proportions(responses, labels, n_classes=2)
+    np.testing.assert_allclose(proportions, [[0.8, 0.2], [0.0, 1.0], [0.0, 0.0]])
+    np.testing.assert_allclose(proportions[:2].sum(axis=1), 1.0)
+    # 5 spikes of neuron 0 and 2 of neuron 1: class 0 scores 4.0, class 1 1.0 + 2.0 = 3.0
+    np.testing.assert_array_equal(classify_by_proportions(np.array([[5, 2, 9], [1, 2, 0]]), proportions), [0, 1])
+    # where the read-outs differ: 3 and 2 spikes. The mean read-out compares neuron 0 (label 0) with neuron 1
+    # (label 1): class 0. Proportions: 0.8 * 3 = 2.4 for class 0 against 0.2 * 3 + 2 = 2.6 for class 1.
+    assert classify(np.array([[3, 2, 0]]), assign_labels(responses, labels, 2), 2)[0] == 0
+    assert classify_by_proportions(np.array([[3, 2, 0]]), proportions)[0] == 1
+
+
 def test_running_accuracy_scores_with_the_labels_of_the_images_before():
     running = RunningAccuracy(n_neurons=2, window=4, relabel_every=2, n_classes=2)
     running.add(np.array([3, 0]), 0)
@@ -239,6 +257,15 @@ def test_one_pass_labels_both_ways_and_tests_with_each():
     assert figures["test_accuracy"] == figures["test_accuracy_training_labels"]
     assert 0.0 <= figures["test_accuracy_frozen_labels"] <= 1.0 and figures["images_trained"] == 10
     np.testing.assert_array_equal(net.assignments, net.recent.labelling())
+    # the same protocol by hand, on a twin network (same seed, so the same input spikes)
+    twin = small_network(seed=2).train(images, labels, progress=False, label_window=4)
+    frozen, responses = twin.responses(images[-4:]), twin.responses(images[:6])
+    for how, proportions in (("training", class_proportions(*twin.recent.kept())),
+                             ("frozen", class_proportions(frozen, labels[-4:]))):
+        assert figures[f"test_accuracy_{how}_labels_proportions"] == np.mean(
+            classify_by_proportions(responses, proportions) == labels[:6])
+    assert figures["test_accuracy_frozen_labels"] == np.mean(
+        classify(responses, assign_labels(frozen, labels[-4:])) == labels[:6])
     with pytest.raises(ValueError, match="labelling"):
         one_pass(net, (images, labels), (images, labels), labelling="twice")
 
