@@ -62,6 +62,20 @@ def test_fused_kernel_matches_numpy_reference(learn):
     assert_states_close(fast.state, slow.state)
 
 
+def test_short_traces_over_a_long_presentation_match_the_reference():
+    """The kernel stores traces divided by their decay since its loop began; with tau = 0.25 ms that decay passes
+    1e-200 after ~230 steps of a 700-step presentation, where the stored values are rescaled (without that,
+    1 / decay overflows and the weights turn to NaN)."""
+    params = dataclasses.replace(SMALL, tau_pre=0.25, tau_post1=0.25, tau_post2=0.25)
+    rng = np.random.default_rng(4)
+    fast, slow = (DiehlCookNetwork(n_neurons=10, n_input=N_INPUT, params=params, seed=0, backend=backend)
+                  for backend in ("numba", "numpy"))
+    for image in blob_images(rng, 2):
+        np.testing.assert_array_equal(fast.present(image), slow.present(image))
+    assert np.all(np.isfinite(fast.state.w))
+    assert_states_close(fast.state, slow.state)
+
+
 def test_kernel_and_reference_agree_step_by_step_with_heavy_input():
     """Dense input events and membranes near threshold: every step's spike counts agree."""
     rng = np.random.default_rng(1)
