@@ -168,9 +168,10 @@ class DiehlCookParams:
         * ``nu_pre`` 1e-4 -> 4e-4 and ``nu_post`` 0.01 -> 0.04: four times faster STDP, as one pass gives each
           neuron fewer images to learn from.
 
-        For N = 100, ``one_pass(max_rate=95.625, rate_boost=47.8125, w_ie=42.0, nu_final=0.0)`` did best (82.95%):
-        a gentler input, stronger lateral inhibition, and learning rates annealed to zero so that the last images
-        do not overwrite what the first ones taught.
+        For N = 100, ``one_pass(max_rate=95.625, rate_boost=47.8125, w_ie=42.0, nu_final=0.0)`` did best: a
+        gentler input, stronger lateral inhibition, and learning rates annealed to zero so that the last images
+        do not overwrite what the first ones taught (over three seeds, labelled from the last 30,000 responses:
+        82.38 +- 1.30 %, and 83.04 +- 0.31 % read out by ``classify_by_proportions``; the README).
         """
         tuned = dict(max_rate=127.5, rate_boost=63.75, w_ie=34.0, nu_pre=4e-4, nu_post=0.04)
         return cls(**{**tuned, **changes})
