@@ -2,9 +2,9 @@
 
 The model, its parameters and the order of one step are written out in ``spikingnn/diehl_cook.py``; this
 module holds the two ways of running it. ``run_steps_kernel`` fuses a whole presentation into one compiled
-loop: input spikes arrive as events (step -> inputs that fired), so each costs one pass over one weight row
-(its jump into ge), and its depression. The excitatory (E) layer is one pass without branches over all
-neurons, which the compiler turns into vector (SIMD) code, with the membrane's exponential from
+loop: input spikes arrive as events (step -> inputs that fired), so each adds one weight row into ge and
+depresses the entries of the E neurons that fired recently. The excitatory (E) layer is one pass without
+branches over all neurons, which the compiler turns into vector (SIMD) code, with the membrane's exponential from
 ``kernels.fast_exp`` (the C library's exp would keep it scalar and cost more than the rest of the step). The
 inhibitory (I) layer steps only the neurons that have a conductance or refractory time left: an I neuron is
 driven by its E partner alone, so most are quiet (relaxing towards rest) at any time, and catch up in closed
@@ -289,6 +289,12 @@ def _conducting_kernel(s, c):
     return False
 
 
+@numba.njit(cache=True, inline="always")
+def _unless_negligible(x, negligible):
+    """x, or 0 below ``negligible`` (the reference's dropping of negligible conductances and traces, one value)."""
+    return x if x >= negligible else 0.0
+
+
 @numba.njit(cache=True, error_model="numpy", inline="always")
 def _neuron_kernel(v, ge, gi, refractory, k, v_rest, v_reset, e_inh, log_decay_mem, threshold, refractory_steps, c):
     """Neuron k of ``_layer_step_reference``, written without branches (selects instead, so that a loop over a
@@ -297,8 +303,8 @@ def _neuron_kernel(v, ge, gi, refractory, k, v_rest, v_reset, e_inh, log_decay_m
     v_old, steps_left = v[k], refractory[k]
     v_free = _membrane(v_old, ge[k], gi[k], v_rest, e_inh, log_decay_mem, c)
     ge_next, gi_next = ge[k] * c.decay_ge, gi[k] * c.decay_gi
-    ge[k] = ge_next if ge_next >= c.g_negligible else 0.0
-    gi[k] = gi_next if gi_next >= c.g_negligible else 0.0
+    ge[k] = _unless_negligible(ge_next, c.g_negligible)
+    gi[k] = _unless_negligible(gi_next, c.g_negligible)
     spike = (steps_left <= 0) & (v_free > threshold)
     v[k] = v_reset if spike else (v_free if steps_left <= 0 else v_old)
     refractory[k] = refractory_steps if spike else max(steps_left - 1, 0)
@@ -406,11 +412,6 @@ def _forget_silent(depressing, x_post1, scale, negligible):
 
 
 @numba.njit(cache=True, inline="always")
-def _unless_negligible(x, negligible):
-    return x if x >= negligible else 0.0
-
-
-@numba.njit(cache=True, inline="always")
 def _scale_trace(trace, scale, negligible):
     """trace <- trace scale, values below ``negligible`` dropped (a pass without branches)."""
     for k in range(trace.shape[0]):
@@ -428,7 +429,7 @@ def _steps_kernel(s, c, event_ptr, event_inputs, learn, counts, n_steps, until_q
 
     The STDP traces and theta only decay between spikes, all by the same factor per step, so while the loop runs
     they are stored divided by their decay since it began (``scale_*``, one number each): a step multiplies four
-    numbers instead of 2,000 values, a spike stores 1 / scale, and a read multiplies by the scale (dropping
+    numbers instead of ~2,000 values (N = 400), a spike stores 1 / scale, and a read multiplies by the scale (dropping
     negligible values as the reference does). They are written back as plain values at the end.
     """
     w, theta, v_e, ge_e, gi_e, refractory_e, v_i, ge_i, gi_i, refractory_i, x_pre, x_post1, x_post2 = s
@@ -509,7 +510,7 @@ def run_steps_kernel(s, c, event_ptr, event_inputs, learn, counts):
 def rest_kernel(s, c, n_steps, learn):
     """Fast path of ``rest_reference``: same arguments, same result."""
     counts = np.zeros(s.v_e.shape[0], dtype=np.int64)
-    no_input = np.zeros(n_steps + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    stepped = _steps_kernel(s, c, no_input[0], no_input[1], learn, counts, n_steps, True)
+    no_events_ptr, no_events = np.zeros(n_steps + 1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    stepped = _steps_kernel(s, c, no_events_ptr, no_events, learn, counts, n_steps, True)
     _relax_closed_form(s, c, n_steps - stepped, learn)
     return stepped
