@@ -12,3 +12,7 @@ import os
 # Passive waiting costs a few microseconds per kernel on an idle machine. Set here, before any kernel module
 # imports numba and before OpenMP starts; an explicit user setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+from spikingnn.kernels.allocator import keep_freed_memory  # noqa: E402  (after the OpenMP setting, on purpose)
+
+keep_freed_memory()

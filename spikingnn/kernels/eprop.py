@@ -19,8 +19,8 @@ import numpy as np
 from numba import prange
 
 from spikingnn.kernels.neuron_bptt import RESET_SUBTRACT, adapt_and_leak, after_reset, fires
-from spikingnn.kernels.projection import add_scaled_into, sum_chunks
-from spikingnn.kernels.surrogates import surrogate_grad
+from spikingnn.kernels.projection import N_CHUNKS, add_scaled_into, sum_chunks
+from spikingnn.kernels.surrogates import surrogate_grad, surrogate_grad_into
 
 
 def eprop_gradients_reference(x, labels, loss_steps, w_in, w_rec, w_out, b_out, feedback, beta, v_threshold, rho,
@@ -87,7 +87,7 @@ def eprop_gradients_reference(x, labels, loss_steps, w_in, w_rec, w_out, b_out, 
     return d_w[:n_in], d_w[n_in:], d_w_out, d_b_out, loss, scores, counts
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def eprop_gradients_kernel(x, labels, loss_steps, w_in, w_rec, w_out, b_out, feedback, beta, v_threshold, rho,
                            beta_adapt, kappa, reset_code, surrogate_code, slope, rate_reg, target_rate):
     """Fast path of eprop_gradients_reference: same arguments, same result (a thread per chunk of the batch).
@@ -105,7 +105,7 @@ def eprop_gradients_kernel(x, labels, loss_steps, w_in, w_rec, w_out, b_out, fee
     for t in range(n_steps):
         n_loss += loss_steps[t]
     per_loss = one / (n_loss * batch)
-    n_chunks = min(batch, 8)     # fixed, not the thread count: reproducible
+    n_chunks = min(batch, N_CHUNKS)
     partial_w = np.zeros((n_chunks, n_pre, n_hidden), dtype)
     partial_out = np.zeros((n_chunks, n_hidden, n_classes), dtype)
     partial_b = np.zeros((n_chunks, 1, n_classes), dtype)
@@ -133,7 +133,7 @@ def eprop_gradients_kernel(x, labels, loss_steps, w_in, w_rec, w_out, b_out, fee
                         add_scaled_into(u, pre[i], w_in[i] if i < n_in else w_rec[i - n_in])
                 for h in range(n_hidden):      # u holds v[t] now
                     s[h] = fires(u[h], thr[h], one)
-                    psi[h] = surrogate_grad(surrogate_code, slope, u[h] - thr[h])
+                surrogate_grad_into(psi, surrogate_code, slope, u, thr)
                 # the traces of every synapse i -> h, in the order of the reference
                 for i in range(n_pre):
                     for h in range(n_hidden):

@@ -13,7 +13,7 @@ import numpy as np
 from numba import prange
 
 from spikingnn.kernels.projection import add_scaled_into
-from spikingnn.kernels.surrogates import surrogate_grad, surrogate_smooth
+from spikingnn.kernels.surrogates import surrogate_grad, surrogate_grad_into, surrogate_smooth
 
 RESET_SUBTRACT, RESET_ZERO, READOUT = 0, 1, 2     # READOUT: never fires, never resets (a leaky integrator)
 
@@ -77,7 +77,7 @@ def after_reset(v, thr, r, reset_code, one):
     return v * (one - r) if reset_code == RESET_ZERO else v - thr * r
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
                           slope, smooth, reset_spikes):
     """Fast path of neuron_forward_reference: same arguments, same result (a thread per sample).
@@ -155,13 +155,14 @@ def neuron_backward_reference(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_
     return dv, dthr
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def neuron_backward_kernel(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec, reset_code, detach_reset,
                            surrogate_code, slope, reset_spikes):
     """Fast path of neuron_backward_reference: same arguments, same result (a thread per sample).
 
     Each step first evaluates the surrogate for all neurons, then runs one branch-free loop that vectorises
-    (scalars in the arrays' dtype, as for neuron_forward_kernel).
+    (scalars in the arrays' dtype, as for neuron_forward_kernel; ``error_model="numpy"``: a division by zero
+    gives inf, as in NumPy, instead of a Python exception whose check keeps the loop scalar).
     """
     n_steps, batch, n = v.shape
     dv, dthr = np.empty_like(v), np.empty_like(v)
@@ -178,8 +179,7 @@ def neuron_backward_kernel(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec
             if reset_code == READOUT:
                 g[:] = 0.0
             else:
-                for h in range(n):
-                    g[h] = surrogate_grad(surrogate_code, slope, v_t[h] - thr_t[h])
+                surrogate_grad_into(g, surrogate_code, slope, v_t, thr_t)
             if recurrent:
                 d_recurrent[:] = zero
                 for k in range(n):

@@ -18,6 +18,9 @@ import numba
 import numpy as np
 from numba import prange
 
+N_CHUNKS = 8     # a weight gradient is summed in (at most) this many partial sums: fixed, not the thread count
+
+
 
 def project(x, weights):
     """x @ weights for time-first x (T, B, n_in) as one 2-D GEMM (a stacked matmul is ~10x slower): (T, B, n_out)."""
@@ -72,7 +75,7 @@ def spike_weight_grad_kernel(spikes, d_current):
     """Fast path of spike_weight_grad_reference: a partial dW per chunk of the batch, summed in a fixed order."""
     num_steps, batch, n_in = spikes.shape
     n = d_current.shape[2]
-    n_chunks = min(batch, 8)     # fixed, not the thread count: reproducible
+    n_chunks = min(batch, N_CHUNKS)
     partial = np.zeros((n_chunks, n_in, n), d_current.dtype)
     for chunk in prange(n_chunks):
         for b in range(chunk * batch // n_chunks, (chunk + 1) * batch // n_chunks):

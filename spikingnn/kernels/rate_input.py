@@ -15,7 +15,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from spikingnn.kernels.projection import add_into, add_scaled_into, project, sum_chunks
+from spikingnn.kernels.projection import N_CHUNKS, add_into, add_scaled_into, project, sum_chunks
 
 
 def nonzero_levels_reference(levels):
@@ -133,7 +133,7 @@ def rate_weight_grad_kernel(pixel_index, pixel_level, offsets, random_bytes, d_c
     One partial dW per chunk of the batch (summed in a fixed order); the exception steps two at a time.
     """
     num_steps, batch, n = d_current.shape
-    n_chunks = min(batch, 8)     # fixed, not the thread count: reproducible
+    n_chunks = min(batch, N_CHUNKS)
     partial = np.zeros((n_chunks, n_inputs, n), d_current.dtype)
     for chunk in prange(n_chunks):
         steps = np.empty(num_steps + 1, np.int64)

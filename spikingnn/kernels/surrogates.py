@@ -11,7 +11,7 @@ import numpy as np
 FAST_SIGMOID, ARCTAN, TRIANGLE, SIGMOID = 0, 1, 2, 3
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def surrogate_grad(code, slope, x):
     """Surrogate derivative dS/dx of the spike S = H(x), x = v - threshold (formulas in training/surrogate.py).
 
@@ -27,7 +27,7 @@ def surrogate_grad(code, slope, x):
     return 0.25 * slope / np.cosh(0.5 * slope * x) ** 2
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def surrogate_smooth(code, slope, x):
     """A smooth function whose derivative is ``surrogate_grad`` (used instead of H for gradient checks)."""
     if code == FAST_SIGMOID:
@@ -38,3 +38,18 @@ def surrogate_smooth(code, slope, x):
         u = np.minimum(np.maximum(x, -1.0 / slope), 1.0 / slope)
         return 0.5 + slope * u - 0.5 * slope * slope * u * np.abs(u)
     return 0.5 * (1.0 + np.tanh(0.5 * slope * x))
+
+
+@numba.njit(cache=True, error_model="numpy", inline="always")
+def surrogate_grad_into(out, code, slope, v, thr):
+    """out[h] = surrogate_grad(code, slope, v[h] - thr[h]) for a row of neurons (the kernels' form).
+
+    The common fast sigmoid gets a loop of its own, with a constant code: LLVM does not take the four-way branch
+    out of a loop nested in the kernels' loops, and the loop then runs scalar (~4x slower, measured).
+    """
+    if code == FAST_SIGMOID:
+        for h in range(out.shape[0]):
+            out[h] = surrogate_grad(FAST_SIGMOID, slope, v[h] - thr[h])
+    else:
+        for h in range(out.shape[0]):
+            out[h] = surrogate_grad(code, slope, v[h] - thr[h])

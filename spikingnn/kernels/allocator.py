@@ -1,0 +1,38 @@
+"""Keep freed memory in the process, so that the kernels' arrays of the next batch do not start from new pages.
+
+A training step allocates a few arrays of ~1 MiB per layer ((T, B, H) float32: 25 x 128 x 100 x 4 bytes) and frees
+them at its end. glibc's malloc serves blocks above ``M_MMAP_THRESHOLD`` (128 KiB at first) with fresh ``mmap``
+pages and gives them back to the kernel on ``free``, and it trims the top of its heap above ``M_TRIM_THRESHOLD``;
+the next batch then faults in, and the kernel zeroes, every page again. That costs more than the arithmetic: on
+this project's 2-core virtual machine a neuron kernel took 2.0 ms on a freshly allocated input and 0.35 ms on a
+reused one (``benchmarks/cold_start_memory.py`` shows the training step's memory). Raising both thresholds keeps
+the freed blocks in the heap for reuse. The process's peak memory is unchanged; its resident memory stays near
+that peak instead of falling after each batch.
+
+Linux with glibc only (elsewhere nothing is done). An explicit ``MALLOC_MMAP_THRESHOLD_`` or
+``MALLOC_TRIM_THRESHOLD_`` in the environment wins, as for any glibc program.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3      # mallopt's parameter numbers (malloc.h)
+MMAP_THRESHOLD = 32 * 2**20      # glibc's largest value on 64-bit (HEAP_MAX_SIZE / 2); larger arrays still mmap
+TRIM_THRESHOLD = 2**30           # keep up to 1 GiB of freed heap
+
+
+def keep_freed_memory() -> bool:
+    """Raise glibc's mmap and trim thresholds (see the module docstring). Returns whether it was done."""
+    if not sys.platform.startswith("linux") or any(
+            name in os.environ for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):       # not glibc (musl has no mallopt)
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
