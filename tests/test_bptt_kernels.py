@@ -21,22 +21,25 @@ T, BATCH, N = 7, 5, 6
 EMPTY2, EMPTY3 = np.zeros((0, 0)), np.zeros((0, 0, 0))
 
 
-def _neuron_case(rng, recurrent, alif, fixed_reset, smooth):
-    current = rng.normal(0.4, 0.8, (T, BATCH, N))
+def _neuron_case(rng, recurrent, alif, fixed_reset, smooth, batch=BATCH):
+    current = rng.normal(0.4, 0.8, (T, batch, N))
     beta, v_threshold = rng.uniform(0.7, 0.99, N), rng.uniform(0.5, 1.5, N)
     w_rec = rng.normal(0, 0.5, (N, N)) if recurrent else EMPTY2
-    reset_spikes = (rng.random((T, BATCH, N)) < 0.3).astype(float) if fixed_reset else EMPTY3
+    reset_spikes = (rng.random((T, batch, N)) < 0.3).astype(float) if fixed_reset else EMPTY3
     return current, beta, v_threshold, (0.9 if alif else 0.0), (0.3 if alif else 0.0), w_rec, reset_spikes, smooth
 
 
 GRID = list(itertools.product([0, 1, 2], [False, True], [False, True], [False, True], [False, True], [0, 1, 2, 3]))
 
 
+# A batch of 5 runs one sample per block; 19 samples (over N_BLOCKS) run the kernels' blocks of 2 and 3 samples.
+@pytest.mark.parametrize("batch", [BATCH, 19])
 @pytest.mark.parametrize("reset_code,recurrent,alif,fixed_reset,smooth,code", GRID)
-def test_neuron_kernels_match_reference(reset_code, recurrent, alif, fixed_reset, smooth, code):
+def test_neuron_kernels_match_reference(reset_code, recurrent, alif, fixed_reset, smooth, code, batch):
+    assert 19 > neuron_bptt.N_BLOCKS
     rng = np.random.default_rng(reset_code + 2 * recurrent + 4 * alif + 8 * fixed_reset + 16 * smooth + 32 * code)
     current, beta, thr, rho, b_adapt, w_rec, reset_spikes, smooth = _neuron_case(rng, recurrent, alif, fixed_reset,
-                                                                                 smooth)
+                                                                                 smooth, batch)
     args = (current, beta, thr, rho, b_adapt, w_rec, reset_code, code, 3.0, smooth, reset_spikes)
     ref, fast = neuron_bptt.neuron_forward_reference(*args), neuron_bptt.neuron_forward_kernel(*args)
     for name, a, b in zip(("v", "s", "thr"), ref, fast):

@@ -26,7 +26,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from spikingnn.kernels.projection import sum_chunks
+from spikingnn.kernels.projection import copy_into, sum_chunks
 
 FRAME_CHUNK = 256     # frames per matrix product in the references: bounds the im2col copy (~20 MB for 64C5)
 CACHE_CHUNK = 32      # frames per product in conv_input_grad_kernel: its windows stay in cache for _col2im (2x faster)
@@ -78,7 +78,7 @@ def conv_current_kernel(x, weights, bias, stride, padding):
         out = current[f]
         for i in range(ho):
             for j in range(wo):
-                out[i, j, :] = bias
+                copy_into(out[i, j], bias)
         for y in range(h):
             for xx in range(w):
                 for c in range(c_in):
@@ -215,7 +215,7 @@ def max_pool_kernel(x, size):
     for f in prange(n):
         for i in range(hp):
             for j in range(wp):
-                pooled[f, i, j, :] = x[f, i * size, j * size, :]
+                copy_into(pooled[f, i, j], x[f, i * size, j * size])
                 for ky in range(size):
                     for kx in range(size):
                         for ch in range(c):

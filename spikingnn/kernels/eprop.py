@@ -19,7 +19,7 @@ import numpy as np
 from numba import prange
 
 from spikingnn.kernels.neuron_bptt import RESET_SUBTRACT, adapt_and_leak, after_reset, fires
-from spikingnn.kernels.projection import N_CHUNKS, add_scaled_into, sum_chunks
+from spikingnn.kernels.projection import N_CHUNKS, add_scaled_into, copy_into, sum_chunks
 from spikingnn.kernels.surrogates import surrogate_grad, surrogate_grad_into
 
 
@@ -123,8 +123,8 @@ def eprop_gradients_kernel(x, labels, loss_steps, w_in, w_rec, w_out, b_out, fee
             u[:], s[:], a[:], y[:], s_bar[:] = 0.0, 0.0, 0.0, 0.0, 0.0
             one_bar = 0 * one
             for t in range(n_steps):
-                pre[:n_in] = x[t, b]
-                pre[n_in:] = s
+                copy_into(pre[:n_in], x[t, b])
+                copy_into(pre[n_in:], s)
                 # the neuron: v[t] = beta u[t-1] + x[t] w_in + s[t-1] w_rec, by events
                 for h in range(n_hidden):
                     adapt_and_leak(h, a, thr, u, s, beta, v_threshold, rho, beta_adapt)

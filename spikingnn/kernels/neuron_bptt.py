@@ -3,8 +3,8 @@ derivative): the kernels of the spiking layers of ``spikingnn/training/layers.py
 continuous neuron they discretise.
 
 Each Numba ``*_kernel`` stands beside its plain-NumPy ``*_reference`` with the same arguments and the same result
-(``tests/test_bptt_kernels.py``). Arrays are time-first, ``(T, B, H)``. ``prange`` runs over the samples of the
-batch: results do not depend on the number of threads.
+(``tests/test_bptt_kernels.py``). Arrays are time-first, ``(T, B, H)``. ``prange`` runs over blocks of samples,
+which share no sum: results do not depend on the number of threads.
 """
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ import numba
 import numpy as np
 from numba import prange
 
-from spikingnn.kernels.projection import add_scaled_into
+from spikingnn.kernels.projection import add_scaled_into, copy_into
 from spikingnn.kernels.surrogates import surrogate_grad, surrogate_grad_into, surrogate_smooth
 
 RESET_SUBTRACT, RESET_ZERO, READOUT = 0, 1, 2     # READOUT: never fires, never resets (a leaky integrator)
+N_BLOCKS = 8      # blocks of samples that the kernels of a layer without recurrence step together (one per thread)
 
 
 def neuron_forward_reference(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
@@ -77,45 +78,72 @@ def after_reset(v, thr, r, reset_code, one):
     return v * (one - r) if reset_code == RESET_ZERO else v - thr * r
 
 
+@numba.njit(cache=True, inline="always")
+def tiled(x, copies):
+    """x repeated ``copies`` times, end to end: the per-neuron parameters of a block of samples."""
+    out = np.empty(copies * x.size, x.dtype)
+    for c in range(copies):
+        copy_into(out[c * x.size:(c + 1) * x.size], x)
+    return out
+
+
+@numba.njit(cache=True, inline="always")
+def sample_block(part, n_parts, batch, n):
+    """Block ``part`` of ``n_parts`` equal blocks of samples, as the range [lo, hi) of a flat (B * n) row."""
+    return part * batch // n_parts * n, (part + 1) * batch // n_parts * n
+
+
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
                           slope, smooth, reset_spikes):
-    """Fast path of neuron_forward_reference: same arguments, same result (a thread per sample).
+    """Fast path of neuron_forward_reference: same arguments, same result.
 
-    Each step runs branch-free loops over the neurons (membrane, spikes, reset) so that they vectorise; they write
-    v, thr and s in place. ``rho``, ``beta_adapt`` and ``slope`` should have the arrays' dtype (the layers pass
-    them so): a float64 number would turn float32 arithmetic into float64 and back.
+    Without recurrence the neurons of different samples are independent, so each step runs over a whole block of
+    samples at once: the (B, H) step of an array is one row of B H values, cut into N_BLOCKS blocks, a thread
+    each (long loops: the 10 output neurons of a classifier would otherwise loop 10 at a time). With recurrence a
+    block is one sample, whose spikes feed its own next step. Each step runs branch-free loops over the neurons of
+    its block (membrane, spikes, reset) so that they vectorise; they write v, thr and s in place. ``rho``,
+    ``beta_adapt`` and ``slope`` should have the arrays' dtype (the layers pass them so): a float64 number would
+    turn float32 arithmetic into float64 and back.
     """
     n_steps, batch, n = current.shape
     v, s, thr = np.empty_like(current), np.empty_like(current), np.empty_like(current)
     fixed_reset, recurrent = reset_spikes.size > 0, w_rec.size > 0
+    flat = (n_steps, batch * n)
+    current_f, v_f, s_f, thr_f = current.reshape(flat), v.reshape(flat), s.reshape(flat), thr.reshape(flat)
+    reset_f = reset_spikes.reshape(flat) if fixed_reset else s_f
     one = np.ones(1, current.dtype)[0]
-    for b in prange(batch):
-        u, s_prev, a, i = np.zeros(n, v.dtype), np.zeros(n, v.dtype), np.zeros(n, v.dtype), np.empty(n, v.dtype)
+    n_parts = batch if recurrent else min(batch, N_BLOCKS)
+    for part in prange(n_parts):
+        lo, hi = sample_block(part, n_parts, batch, n)
+        width = hi - lo
+        beta_p, v_threshold_p = tiled(beta, width // n), tiled(v_threshold, width // n)
+        u, s_prev, a, i = np.zeros(width, v.dtype), np.zeros(width, v.dtype), np.zeros(width, v.dtype), \
+            np.empty(width, v.dtype)
         for t in range(n_steps):
-            cur = current[t, b]
-            if recurrent:
-                i[:] = cur
+            cur = current_f[t, lo:hi]
+            if recurrent:       # a block is one sample here
+                copy_into(i, cur)
                 for j in range(n):
                     if s_prev[j] != 0.0:
                         add_scaled_into(i, s_prev[j], w_rec[j])
                 cur = i
-            v_t, s_t, thr_t = v[t, b], s[t, b], thr[t, b]
-            for h in range(n):
-                adapt_and_leak(h, a, thr_t, u, s_prev, beta, v_threshold, rho, beta_adapt)
+            v_t, s_t, thr_t = v_f[t, lo:hi], s_f[t, lo:hi], thr_f[t, lo:hi]
+            for h in range(width):
+                adapt_and_leak(h, a, thr_t, u, s_prev, beta_p, v_threshold_p, rho, beta_adapt)
                 u[h] += cur[h]
                 v_t[h] = u[h]
             if reset_code == READOUT:
                 s_prev[:] = 0.0
             elif smooth:
-                for h in range(n):
+                for h in range(width):
                     s_prev[h] = surrogate_smooth(surrogate_code, slope, v_t[h] - thr_t[h])
             else:
-                for h in range(n):
+                for h in range(width):
                     s_prev[h] = fires(v_t[h], thr_t[h], one)
-            s_t[:] = s_prev
-            r = reset_spikes[t, b] if fixed_reset else s_prev     # the spikes that reset the membrane
-            for h in range(n):
+            copy_into(s_t, s_prev)
+            r = reset_f[t, lo:hi] if fixed_reset else s_prev     # the spikes that reset the membrane
+            for h in range(width):
                 u[h] = after_reset(u[h], thr_t[h], r[h], reset_code, one)
     return v, s, thr
 
@@ -158,41 +186,53 @@ def neuron_backward_reference(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def neuron_backward_kernel(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec, reset_code, detach_reset,
                            surrogate_code, slope, reset_spikes):
-    """Fast path of neuron_backward_reference: same arguments, same result (a thread per sample).
+    """Fast path of neuron_backward_reference: same arguments, same result, by blocks of samples as in
+    neuron_forward_kernel.
 
-    Each step first evaluates the surrogate for all neurons, then runs one branch-free loop that vectorises
-    (scalars in the arrays' dtype, as for neuron_forward_kernel; ``error_model="numpy"``: a division by zero
-    gives inf, as in NumPy, instead of a Python exception whose check keeps the loop scalar).
+    Each step first evaluates the surrogate for all neurons of the block, then runs one branch-free loop that
+    vectorises (scalars in the arrays' dtype, as for neuron_forward_kernel; ``error_model="numpy"``: a division by
+    zero gives inf, as in NumPy, instead of a Python exception whose check keeps the loop scalar).
     """
     n_steps, batch, n = v.shape
     dv, dthr = np.empty_like(v), np.empty_like(v)
     fixed_reset, recurrent, has_dv_out = reset_spikes.size > 0, w_rec.size > 0, d_v_out.size > 0
     subtract, keep_reset = reset_code != RESET_ZERO, not detach_reset
+    flat = (n_steps, batch * n)
+    v_f, s_f, thr_f, d_s_f = v.reshape(flat), s.reshape(flat), thr.reshape(flat), d_s.reshape(flat)
+    dv_f, dthr_f = dv.reshape(flat), dthr.reshape(flat)
+    reset_f = reset_spikes.reshape(flat) if fixed_reset else s_f
+    d_v_out_f = d_v_out.reshape(flat) if has_dv_out else d_s_f
     one = np.ones(1, v.dtype)[0]
     zero = 0 * one
     w_rec_t = np.ascontiguousarray(w_rec.T)     # dv[t+1] @ w_rec.T as rows added in turn: vectorises, same order
-    for b in prange(batch):
-        da, dv_next, g = np.zeros(n, v.dtype), np.zeros(n, v.dtype), np.empty(n, v.dtype)
-        d_recurrent = np.zeros(n, v.dtype)
+    n_parts = batch if recurrent else min(batch, N_BLOCKS)
+    for part in prange(n_parts):
+        lo, hi = sample_block(part, n_parts, batch, n)
+        width = hi - lo
+        beta_p = tiled(beta, width // n)
+        da, dv_next, g = np.zeros(width, v.dtype), np.zeros(width, v.dtype), np.empty(width, v.dtype)
+        d_recurrent = np.zeros(width, v.dtype)
         for t in range(n_steps - 1, -1, -1):
-            v_t, thr_t, d_s_t, dv_t, dthr_t = v[t, b], thr[t, b], d_s[t, b], dv[t, b], dthr[t, b]
+            v_t, thr_t, d_s_t, dv_t, dthr_t = v_f[t, lo:hi], thr_f[t, lo:hi], d_s_f[t, lo:hi], dv_f[t, lo:hi], \
+                dthr_f[t, lo:hi]
             if reset_code == READOUT:
                 g[:] = 0.0
             else:
                 surrogate_grad_into(g, surrogate_code, slope, v_t, thr_t)
-            if recurrent:
+            if recurrent:       # a block is one sample here
                 d_recurrent[:] = zero
                 for k in range(n):
                     add_scaled_into(d_recurrent, dv_next[k], w_rec_t[k])
-            r = reset_spikes[t, b] if fixed_reset else s[t, b]
-            for h in range(n):
+            r = reset_f[t, lo:hi] if fixed_reset else s_f[t, lo:hi]
+            d_v_out_t = d_v_out_f[t, lo:hi]
+            for h in range(width):
                 ds = d_s_t[h] + rho * da[h] + d_recurrent[h]
                 if keep_reset:
-                    ds -= beta[h] * (thr_t[h] if subtract else v_t[h]) * dv_next[h]
+                    ds -= beta_p[h] * (thr_t[h] if subtract else v_t[h]) * dv_next[h]
                 gh = ds * g[h]
-                leak = beta[h] if subtract else beta[h] * (one - r[h])
-                dv_now = gh + leak * dv_next[h] + (d_v_out[t, b, h] if has_dv_out else zero)
-                dthr_now = -gh - (beta[h] * r[h] * dv_next[h] if subtract else zero)
+                leak = beta_p[h] if subtract else beta_p[h] * (one - r[h])
+                dv_now = gh + leak * dv_next[h] + (d_v_out_t[h] if has_dv_out else zero)
+                dthr_now = -gh - (beta_p[h] * r[h] * dv_next[h] if subtract else zero)
                 da[h] = beta_adapt * dthr_now + rho * da[h]
                 dv_t[h], dthr_t[h], dv_next[h] = dv_now, dthr_now, dv_now
     return dv, dthr

@@ -15,7 +15,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from spikingnn.kernels.projection import N_CHUNKS, add_into, add_scaled_into, project, sum_chunks
+from spikingnn.kernels.projection import N_CHUNKS, add_into, add_scaled_into, copy_into, project, sum_chunks
 
 
 def nonzero_levels_reference(levels):
@@ -106,14 +106,14 @@ def rate_current_kernel(pixel_index, pixel_level, offsets, random_bytes, num_ste
                 exceptions[m] = pixel_index[start + k]
                 sign[m] = -1.0 if bright else 1.0
                 m += (random_bytes[offset + k] < pixel_level[start + k]) != bright
-            acc[:] = base
+            copy_into(acc, base)
             for q in range(0, m - 1, 2):
                 j1, j2, s1, s2 = exceptions[q], exceptions[q + 1], sign[q], sign[q + 1]
                 for h in range(n):
                     acc[h] += s1 * weights[j1, h] + s2 * weights[j2, h]
             if m % 2:
                 add_scaled_into(acc, sign[m - 1], weights[exceptions[m - 1]])
-            current[t, b] = acc
+            copy_into(current[t, b], acc)
     return current
 
 
