@@ -93,7 +93,7 @@ def sample_block(part, n_parts, batch, n):
     return part * batch // n_parts * n, (part + 1) * batch // n_parts * n
 
 
-@numba.njit(cache=True, parallel=True, error_model="numpy")
+@numba.njit(cache=True, parallel=True)
 def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
                           slope, smooth, reset_spikes):
     """Fast path of neuron_forward_reference: same arguments, same result.
@@ -108,44 +108,55 @@ def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, re
     """
     n_steps, batch, n = current.shape
     v, s, thr = np.empty_like(current), np.empty_like(current), np.empty_like(current)
-    fixed_reset, recurrent = reset_spikes.size > 0, w_rec.size > 0
+    fixed_reset = reset_spikes.size > 0
     flat = (n_steps, batch * n)
     current_f, v_f, s_f, thr_f = current.reshape(flat), v.reshape(flat), s.reshape(flat), thr.reshape(flat)
     reset_f = reset_spikes.reshape(flat) if fixed_reset else s_f
     one = np.ones(1, current.dtype)[0]
-    n_parts = batch if recurrent else min(batch, N_BLOCKS)
+    n_parts = batch if w_rec.size > 0 else min(batch, N_BLOCKS)
     for part in prange(n_parts):
         lo, hi = sample_block(part, n_parts, batch, n)
-        width = hi - lo
-        beta_p, v_threshold_p = tiled(beta, width // n), tiled(v_threshold, width // n)
-        u, s_prev, a, i = np.zeros(width, v.dtype), np.zeros(width, v.dtype), np.zeros(width, v.dtype), \
-            np.empty(width, v.dtype)
-        for t in range(n_steps):
-            cur = current_f[t, lo:hi]
-            if recurrent:       # a block is one sample here
-                copy_into(i, cur)
-                for j in range(n):
-                    if s_prev[j] != 0.0:
-                        add_scaled_into(i, s_prev[j], w_rec[j])
-                cur = i
-            v_t, s_t, thr_t = v_f[t, lo:hi], s_f[t, lo:hi], thr_f[t, lo:hi]
-            for h in range(width):
-                adapt_and_leak(h, a, thr_t, u, s_prev, beta_p, v_threshold_p, rho, beta_adapt)
-                u[h] += cur[h]
-                v_t[h] = u[h]
-            if reset_code == READOUT:
-                s_prev[:] = 0.0
-            elif smooth:
-                for h in range(width):
-                    s_prev[h] = surrogate_smooth(surrogate_code, slope, v_t[h] - thr_t[h])
-            else:
-                for h in range(width):
-                    s_prev[h] = fires(v_t[h], thr_t[h], one)
-            copy_into(s_t, s_prev)
-            r = reset_f[t, lo:hi] if fixed_reset else s_prev     # the spikes that reset the membrane
-            for h in range(width):
-                u[h] = after_reset(u[h], thr_t[h], r[h], reset_code, one)
+        forward_block(lo, hi, current_f, v_f, s_f, thr_f, reset_f, beta, v_threshold, rho, beta_adapt, w_rec,
+                      reset_code, surrogate_code, slope, smooth, fixed_reset, one)
     return v, s, thr
+
+
+@numba.njit(cache=True, error_model="numpy")
+def forward_block(lo, hi, current_f, v_f, s_f, thr_f, reset_f, beta, v_threshold, rho, beta_adapt, w_rec,
+                  reset_code, surrogate_code, slope, smooth, fixed_reset, one):
+    """neuron_forward_kernel's work on the neurons [lo, hi) (whole samples) of its (T, B H) arrays. A function of
+    its own, not the body of the parallel loop: Numba's parallel passes then see a call instead of all this code
+    and compile in half the time (a cold start compiles it)."""
+    n_steps, n, width = current_f.shape[0], beta.size, hi - lo
+    recurrent = w_rec.size > 0
+    beta_p, v_threshold_p = tiled(beta, width // n), tiled(v_threshold, width // n)
+    u, s_prev, a, i = np.zeros(width, v_f.dtype), np.zeros(width, v_f.dtype), np.zeros(width, v_f.dtype), \
+        np.empty(width, v_f.dtype)
+    for t in range(n_steps):
+        cur = current_f[t, lo:hi]
+        if recurrent:       # a block is one sample here
+            copy_into(i, cur)
+            for j in range(n):
+                if s_prev[j] != 0.0:
+                    add_scaled_into(i, s_prev[j], w_rec[j])
+            cur = i
+        v_t, s_t, thr_t = v_f[t, lo:hi], s_f[t, lo:hi], thr_f[t, lo:hi]
+        for h in range(width):
+            adapt_and_leak(h, a, thr_t, u, s_prev, beta_p, v_threshold_p, rho, beta_adapt)
+            u[h] += cur[h]
+            v_t[h] = u[h]
+        if reset_code == READOUT:
+            s_prev[:] = 0.0
+        elif smooth:
+            for h in range(width):
+                s_prev[h] = surrogate_smooth(surrogate_code, slope, v_t[h] - thr_t[h])
+        else:
+            for h in range(width):
+                s_prev[h] = fires(v_t[h], thr_t[h], one)
+        copy_into(s_t, s_prev)
+        r = reset_f[t, lo:hi] if fixed_reset else s_prev     # the spikes that reset the membrane
+        for h in range(width):
+            u[h] = after_reset(u[h], thr_t[h], r[h], reset_code, one)
 
 
 def neuron_backward_reference(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec, reset_code, detach_reset,
@@ -183,56 +194,67 @@ def neuron_backward_reference(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_
     return dv, dthr
 
 
-@numba.njit(cache=True, parallel=True, error_model="numpy")
+@numba.njit(cache=True, parallel=True)
 def neuron_backward_kernel(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec, reset_code, detach_reset,
                            surrogate_code, slope, reset_spikes):
     """Fast path of neuron_backward_reference: same arguments, same result, by blocks of samples as in
     neuron_forward_kernel.
 
     Each step first evaluates the surrogate for all neurons of the block, then runs one branch-free loop that
-    vectorises (scalars in the arrays' dtype, as for neuron_forward_kernel; ``error_model="numpy"``: a division by
-    zero gives inf, as in NumPy, instead of a Python exception whose check keeps the loop scalar).
+    vectorises (scalars in the arrays' dtype, as for neuron_forward_kernel; the blocks compile with
+    ``error_model="numpy"``: a division by zero gives inf, as in NumPy, instead of a Python exception whose check
+    keeps the loop scalar).
     """
     n_steps, batch, n = v.shape
     dv, dthr = np.empty_like(v), np.empty_like(v)
-    fixed_reset, recurrent, has_dv_out = reset_spikes.size > 0, w_rec.size > 0, d_v_out.size > 0
-    subtract, keep_reset = reset_code != RESET_ZERO, not detach_reset
+    fixed_reset, has_dv_out = reset_spikes.size > 0, d_v_out.size > 0
     flat = (n_steps, batch * n)
     v_f, s_f, thr_f, d_s_f = v.reshape(flat), s.reshape(flat), thr.reshape(flat), d_s.reshape(flat)
     dv_f, dthr_f = dv.reshape(flat), dthr.reshape(flat)
     reset_f = reset_spikes.reshape(flat) if fixed_reset else s_f
     d_v_out_f = d_v_out.reshape(flat) if has_dv_out else d_s_f
     one = np.ones(1, v.dtype)[0]
-    zero = 0 * one
     w_rec_t = np.ascontiguousarray(w_rec.T)     # dv[t+1] @ w_rec.T as rows added in turn: vectorises, same order
-    n_parts = batch if recurrent else min(batch, N_BLOCKS)
+    n_parts = batch if w_rec.size > 0 else min(batch, N_BLOCKS)
     for part in prange(n_parts):
         lo, hi = sample_block(part, n_parts, batch, n)
-        width = hi - lo
-        beta_p = tiled(beta, width // n)
-        da, dv_next, g = np.zeros(width, v.dtype), np.zeros(width, v.dtype), np.empty(width, v.dtype)
-        d_recurrent = np.zeros(width, v.dtype)
-        for t in range(n_steps - 1, -1, -1):
-            v_t, thr_t, d_s_t, dv_t, dthr_t = v_f[t, lo:hi], thr_f[t, lo:hi], d_s_f[t, lo:hi], dv_f[t, lo:hi], \
-                dthr_f[t, lo:hi]
-            if reset_code == READOUT:
-                g[:] = 0.0
-            else:
-                surrogate_grad_into(g, surrogate_code, slope, v_t, thr_t)
-            if recurrent:       # a block is one sample here
-                d_recurrent[:] = zero
-                for k in range(n):
-                    add_scaled_into(d_recurrent, dv_next[k], w_rec_t[k])
-            r = reset_f[t, lo:hi] if fixed_reset else s_f[t, lo:hi]
-            d_v_out_t = d_v_out_f[t, lo:hi]
-            for h in range(width):
-                ds = d_s_t[h] + rho * da[h] + d_recurrent[h]
-                if keep_reset:
-                    ds -= beta_p[h] * (thr_t[h] if subtract else v_t[h]) * dv_next[h]
-                gh = ds * g[h]
-                leak = beta_p[h] if subtract else beta_p[h] * (one - r[h])
-                dv_now = gh + leak * dv_next[h] + (d_v_out_t[h] if has_dv_out else zero)
-                dthr_now = -gh - (beta_p[h] * r[h] * dv_next[h] if subtract else zero)
-                da[h] = beta_adapt * dthr_now + rho * da[h]
-                dv_t[h], dthr_t[h], dv_next[h] = dv_now, dthr_now, dv_now
+        backward_block(lo, hi, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, beta, rho, beta_adapt,
+                       w_rec_t, reset_code, detach_reset, surrogate_code, slope, fixed_reset, has_dv_out, one)
     return dv, dthr
+
+
+@numba.njit(cache=True, error_model="numpy")
+def backward_block(lo, hi, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, beta, rho, beta_adapt, w_rec_t,
+                   reset_code, detach_reset, surrogate_code, slope, fixed_reset, has_dv_out, one):
+    """neuron_backward_kernel's work on the neurons [lo, hi) (whole samples) of its (T, B H) arrays (a function
+    of its own for the reason given at forward_block)."""
+    n_steps, n, width = v_f.shape[0], beta.size, hi - lo
+    recurrent = w_rec_t.size > 0
+    subtract, keep_reset = reset_code != RESET_ZERO, not detach_reset
+    zero = 0 * one
+    beta_p = tiled(beta, width // n)
+    da, dv_next, g = np.zeros(width, v_f.dtype), np.zeros(width, v_f.dtype), np.empty(width, v_f.dtype)
+    d_recurrent = np.zeros(width, v_f.dtype)
+    for t in range(n_steps - 1, -1, -1):
+        v_t, thr_t, d_s_t, dv_t, dthr_t = v_f[t, lo:hi], thr_f[t, lo:hi], d_s_f[t, lo:hi], dv_f[t, lo:hi], \
+            dthr_f[t, lo:hi]
+        if reset_code == READOUT:
+            g[:] = 0.0
+        else:
+            surrogate_grad_into(g, surrogate_code, slope, v_t, thr_t)
+        if recurrent:       # a block is one sample here
+            d_recurrent[:] = zero
+            for k in range(n):
+                add_scaled_into(d_recurrent, dv_next[k], w_rec_t[k])
+        r = reset_f[t, lo:hi] if fixed_reset else s_f[t, lo:hi]
+        d_v_out_t = d_v_out_f[t, lo:hi]
+        for h in range(width):
+            ds = d_s_t[h] + rho * da[h] + d_recurrent[h]
+            if keep_reset:
+                ds -= beta_p[h] * (thr_t[h] if subtract else v_t[h]) * dv_next[h]
+            gh = ds * g[h]
+            leak = beta_p[h] if subtract else beta_p[h] * (one - r[h])
+            dv_now = gh + leak * dv_next[h] + (d_v_out_t[h] if has_dv_out else zero)
+            dthr_now = -gh - (beta_p[h] * r[h] * dv_next[h] if subtract else zero)
+            da[h] = beta_adapt * dthr_now + rho * da[h]
+            dv_t[h], dthr_t[h], dv_next[h] = dv_now, dthr_now, dv_now
