@@ -40,6 +40,7 @@ from spikingnn.training.encoders import encode, input_spikes, pixel_levels
 from spikingnn.training.losses import loss_forward_backward, output_scores, rate_regularizer
 from spikingnn.training.network import init_params, network_backward, network_forward, param_shapes
 from spikingnn.training.optim import clip_grad_norm
+from spikingnn.training.warmup import compile_backward_elsewhere
 
 EVAL_BATCH = 1000
 # A conv network's maps are large: its inference batches hold at most about this many values in one map of all T
@@ -432,6 +433,9 @@ class SNNClassifier:
         if self.batch_in_epoch_ > n_batches:
             raise ValueError(f"batch_in_epoch_ is {self.batch_in_epoch_}, beyond the {n_batches} batches of an epoch "
                              f"of this X: resume with the training data of the interrupted run")
+        from spikingnn.progress import kernels_need_compiling
+        wait_for_backward = (compile_backward_elsewhere(self.dtype) if self.backend == "numba"
+                             and kernels_need_compiling(self.has_convolutions) else None)
         with deferred_sigint() as interrupted, threadpool_limits(limits=1, user_api="blas"):
             # One BLAS thread: the products BLAS does here are small (the output layer), and OpenBLAS's thread
             # hand-offs cost more than they save (measured: 3.5 s -> 2.5 s per MNIST epoch on 2 cores); the
@@ -442,7 +446,8 @@ class SNNClassifier:
                 while self.epoch_ < target:
                     for hook in hooks:
                         hook.on_epoch_begin(self, self.epoch_, n_batches)
-                    self._run_epoch(levels, labels, built, hooks, interrupted)
+                    self._run_epoch(levels, labels, built, hooks, interrupted, wait_for_backward)
+                    wait_for_backward = None
                     metrics = self._finish_epoch(validation, built)
                     for hook in hooks:
                         hook.on_epoch_end(self, metrics)
@@ -467,7 +472,9 @@ class SNNClassifier:
             raise ValueError(f"validation_data y must have shape ({levels.shape[0]},); got {y_val.shape}")
         return levels, y_val
 
-    def _run_epoch(self, levels, labels, built, hooks, interrupted) -> None:
+    def _run_epoch(self, levels, labels, built, hooks, interrupted, wait_for_backward=None) -> None:
+        """One epoch from batch ``batch_in_epoch_`` on. ``wait_for_backward``: called once, before the first
+        backward pass (``warmup.compile_backward_elsewhere``)."""
         n, size = levels.shape[0], int(self.batch_size)
         n_batches = -(-n // size)
         order = np.random.default_rng([self.random_state, 0, self.epoch_]).permutation(n)
@@ -477,7 +484,8 @@ class SNNClassifier:
             idx = order[batch * size:(batch + 1) * size]
             lr = float(built.schedule.lr(self.lr, self.epoch_ + batch / n_batches))
             rng = np.random.default_rng([self.random_state, 1, self.epoch_, batch])
-            loss, correct, spike_means = self._train_step(levels[idx], labels[idx], rng, lr, built)
+            loss, correct, spike_means = self._train_step(levels[idx], labels[idx], rng, lr, built, wait_for_backward)
+            wait_for_backward = None
             stats["loss_sum"] += loss * len(idx)
             stats["correct"] += correct
             stats["seen"] += len(idx)
@@ -492,10 +500,13 @@ class SNNClassifier:
             if interrupted():
                 raise KeyboardInterrupt
 
-    def _train_step(self, levels, labels, rng, lr, built):
-        """One batch: encode, forward, loss, BPTT, optimiser step. Returns (loss, correct, mean spikes per layer)."""
+    def _train_step(self, levels, labels, rng, lr, built, wait_for_backward=None):
+        """One batch: encode, forward, loss, BPTT, optimiser step. Returns (loss, correct, mean spikes per layer).
+        ``wait_for_backward``: called between the forward and the backward pass (see ``_run_epoch``)."""
         encoded = encode(self.encoding, levels, built.spec.num_steps, rng, np.dtype(self.dtype), self.backend)
         spikes, cache = network_forward(self.params_, built.spec, encoded, self.backend)
+        if wait_for_backward is not None:
+            wait_for_backward()
         out = loss_forward_backward(self.loss, spikes[-1], cache.neurons[-1].v, labels,
                                     self.correct_rate, self.incorrect_rate)
         d_spikes, loss = [None] * (len(spikes) - 1) + [out.d_s], out.loss
