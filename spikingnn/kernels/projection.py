@@ -10,7 +10,8 @@ these kernels when they are sparse enough to beat BLAS: see ``EVENT_DENSITY`` in
 Weight gradients are summed over N_CHUNKS fixed chunks of the batch, one partial dW each, added in a fixed order:
 results do not depend on the number of threads, and a run is reproducible bit for bit.
 
-The small loops ``add_into``, ``add_scaled_into`` and ``sum_chunks`` serve the other training kernels too.
+The small loops ``copy_into``, ``add_into``, ``add_scaled_into`` and ``sum_chunks`` serve the other training kernels
+too.
 """
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ from numba import prange
 # zero and add up: 4 of them (up to 4 threads busy) took 1.3 ms for the rate-coded input layer's gradient, 8 took
 # 1.75 ms (784 x 100, batch 128, 2 cores).
 N_CHUNKS = 4
-
 
 
 def project(x, weights):
@@ -51,7 +51,7 @@ def copy_into(out, x):
 
 @numba.njit(cache=True)
 def add_into(out, x):
-    """out += x for 1-D arrays, as a loop (see ``_add_scaled``)."""
+    """out += x for 1-D arrays, as a loop (see ``add_scaled_into``)."""
     for h in range(out.shape[0]):
         out[h] += x[h]
 
