@@ -433,9 +433,6 @@ class SNNClassifier:
         if self.batch_in_epoch_ > n_batches:
             raise ValueError(f"batch_in_epoch_ is {self.batch_in_epoch_}, beyond the {n_batches} batches of an epoch "
                              f"of this X: resume with the training data of the interrupted run")
-        from spikingnn.progress import kernels_need_compiling
-        wait_for_backward = (compile_backward_elsewhere(self.dtype) if self.backend == "numba"
-                             and kernels_need_compiling(self.has_convolutions) else None)
         with deferred_sigint() as interrupted, threadpool_limits(limits=1, user_api="blas"):
             # One BLAS thread: the products BLAS does here are small (the output layer), and OpenBLAS's thread
             # hand-offs cost more than they save (measured: 3.5 s -> 2.5 s per MNIST epoch on 2 cores); the
@@ -443,6 +440,8 @@ class SNNClassifier:
             try:
                 for hook in hooks:
                     hook.on_fit_begin(self, target)
+                # after the hooks: the progress bar has looked at the cache before the other process writes to it
+                wait_for_backward = self._compile_backward_elsewhere_if_needed()
                 while self.epoch_ < target:
                     for hook in hooks:
                         hook.on_epoch_begin(self, self.epoch_, n_batches)
@@ -457,6 +456,12 @@ class SNNClassifier:
                 for hook in hooks:
                     hook.on_fit_end(self)
         return self
+
+    def _compile_backward_elsewhere_if_needed(self):
+        """``warmup.compile_backward_elsewhere`` when this run would compile kernels, else None."""
+        from spikingnn.progress import kernels_need_compiling  # the face's module: loaded when training begins
+        needed = self.backend == "numba" and kernels_need_compiling(self.has_convolutions)
+        return compile_backward_elsewhere(self.dtype) if needed else None
 
     def _label_indices(self, levels, y) -> np.ndarray:
         labels = np.minimum(np.searchsorted(self.classes_, y), len(self.classes_) - 1)
