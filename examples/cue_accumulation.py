@@ -16,17 +16,13 @@ running the same command again resumes from it, on exactly the trials the uninte
 batch k is drawn from ``default_rng([seed, 1, k])``).
 """
 import argparse
-import json
-import time
 from pathlib import Path
 
 import numpy as np
 
-from spikingnn._signals import deferred_sigint
 from spikingnn.tasks import cue_accumulation
 from spikingnn.training.eprop import RecurrentNetwork
-
-EVAL_CHUNK = 64      # prediction runs BPTT's forward, which stores (T, chunk, H): evaluated in chunks
+from spikingnn.training.sequence_run import CHECKPOINT, train_sequences
 
 
 def _parse(argv):
@@ -58,9 +54,7 @@ def _parse(argv):
 
 def _accuracy(net, args):
     batch = cue_accumulation(args.val_trials, args.cues, rng=np.random.default_rng([args.seed, 2]))
-    correct = sum(int(np.sum(net.predict(batch.x[:, k:k + EVAL_CHUNK], batch.loss_steps)
-                             == batch.labels[k:k + EVAL_CHUNK])) for k in range(0, args.val_trials, EVAL_CHUNK))
-    return correct / args.val_trials
+    return float(np.mean(net.predict(batch.x, batch.loss_steps) == batch.labels))
 
 
 def main(argv=None):
@@ -69,44 +63,13 @@ def main(argv=None):
                                             "seed")}
     net = RecurrentNetwork(40, args.hidden, 2, neuron=args.neuron, method=args.method, feedback=args.feedback,
                            lr=args.lr, random_state=args.seed)
-    checkpoint = Path(args.out) / "checkpoint.npz"
-    iteration, history = 0, []
-    if checkpoint.exists():
-        with np.load(checkpoint) as saved:
-            if json.loads(str(saved["config"])) != config:
-                raise SystemExit(f"{checkpoint} was trained with {saved['config']}; pass another --out for {config}")
-            net.load_state_arrays({k: saved[k] for k in saved.files if k.startswith(("param/", "opt/", "feedback/"))})
-            iteration, history = int(saved["iteration"]), json.loads(str(saved["history"]))
-        print(f"resuming from {checkpoint} at iteration {iteration}")
-
-    def save():
-        checkpoint.parent.mkdir(parents=True, exist_ok=True)
-        partial = checkpoint.with_suffix(".partial.npz")      # never leave a half-written checkpoint behind
-        np.savez(partial, **net.state_arrays(), iteration=iteration, history=json.dumps(history),
-                 config=json.dumps(config))
-        partial.replace(checkpoint)
-
     print(f"{args.method} ({args.feedback} feedback)" if args.method == "eprop" else "bptt",
           f"| {args.neuron.upper()} x {args.hidden} | {args.cues} cues | batches of {args.batch_size}")
-    with deferred_sigint() as interrupted:
-        while iteration < args.iterations:
-            start = time.perf_counter()
-            batch = cue_accumulation(args.batch_size, args.cues, rng=np.random.default_rng([args.seed, 1, iteration]))
-            result = net.train_step(*batch)
-            iteration += 1
-            record = {"iteration": iteration, **result._asdict(), "seconds": time.perf_counter() - start}
-            if iteration % args.eval_every == 0 or iteration == args.iterations:
-                record["val_accuracy"] = _accuracy(net, args)
-            history.append(record)
-            val = f"  val {record['val_accuracy']:.1%}" if "val_accuracy" in record else ""
-            print(f"iter {iteration:5d}  loss {result.loss:.3f}  acc {result.accuracy:5.1%}  "
-                  f"rate {result.rate_hz:4.1f} Hz  {record['seconds']:.1f} s{val}", flush=True)
-            if iteration % args.save_every == 0 or iteration == args.iterations or interrupted():
-                save()
-            if interrupted():
-                print(f"interrupted: checkpoint saved to {checkpoint} at iteration {iteration}; run again to resume")
-                raise SystemExit(130)
-    print(f"done: validation accuracy {_accuracy(net, args):.1%} (checkpoint {checkpoint})")
+    train_sequences(net, lambda k: cue_accumulation(args.batch_size, args.cues, rng=np.random.default_rng(
+                        [args.seed, 1, k])), iterations=args.iterations, out=args.out, config=config,
+                    evaluate=lambda net: _accuracy(net, args), eval_every=args.eval_every,
+                    save_every=args.save_every, log=lambda line: print(line, flush=True))
+    print(f"done: validation accuracy {_accuracy(net, args):.1%} (checkpoint {Path(args.out) / CHECKPOINT})")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,9 @@ read-out the loss looks at (``training.eprop.RecurrentNetwork.train_step(batch.x
 * ``sequential_mnist``: an image as a sequence of its pixels, one per step (784 steps for MNIST), the grey value
   in [0, 1] as the single input; the loss looks at the last step. With ``permutation`` (or ``permuted_mnist``)
   the pixels come in a fixed random order, which breaks the local structure of the rows (Le, Jaitly & Hinton 2015).
-  Images come from the caller (e.g. ``spikingnn.load_mnist``).
+  With ``n_levels`` the grey value enters as spikes instead, through ``threshold_crossings``: 2 n_levels input
+  neurons, one per level and direction, as in Bellec et al. 2018 (80 input neurons). Images come from the caller
+  (e.g. ``spikingnn.load_mnist``).
 
 The neuron here: none: inputs and targets.
 """
@@ -82,11 +84,37 @@ def cue_accumulation(batch_size, n_cues=7, *, dt=1.0, n_per_group=10, cue_ms=100
     return (batch, cues) if return_cues else batch
 
 
-def sequential_mnist(images, labels, permutation=None):
+def threshold_crossings(values, n_levels):
+    """Spikes of 2 ``n_levels`` input neurons that signal when an analog sequence crosses fixed levels.
+
+    values: (T, B) or (T, B, 1) in [0, 1]; the levels theta_k = (k + 1/2) / n_levels, k < n_levels, split [0, 1]
+    evenly. Up-neuron k fires at step t when x[t-1] < theta_k <= x[t], down-neuron k (channel n_levels + k) when
+    x[t-1] >= theta_k > x[t], with x[-1] = 0: a rise from 0 to x fires once each up-neuron whose level x reaches.
+    The count of up minus down spikes of level k up to step t is 1 exactly when x[t] >= theta_k, so the spikes carry
+    the value to within 1 / n_levels. Returns (T, B, 2 n_levels) float32 of 0 / 1. (The spiking sequential MNIST of
+    Bellec et al. 2018, "Long short-term memory and learning-to-learn in networks of spiking neurons", NeurIPS.)
+    """
+    values = np.asarray(values)
+    if values.ndim == 3 and values.shape[2] == 1:
+        values = values[:, :, 0]
+    if values.ndim != 2 or values.size == 0:
+        raise ValueError(f"values must have shape (T, B) or (T, B, 1); got {values.shape}")
+    check_in_range("values", values, 0.0, 1.0)
+    if not isinstance(n_levels, (int, np.integer)) or not 1 <= n_levels <= 1024:
+        raise ValueError(f"n_levels must be an integer in [1, 1024]; got {n_levels!r}")
+    levels = (np.arange(n_levels) + 0.5) / n_levels
+    now = values[:, :, None]
+    before = np.concatenate([np.zeros_like(now[:1]), now[:-1]])
+    up, down = (before < levels) & (now >= levels), (before >= levels) & (now < levels)
+    return np.concatenate([up, down], axis=2).astype(np.float32)
+
+
+def sequential_mnist(images, labels, permutation=None, n_levels=None):
     """Images (B, height, width) or (B, n_pixels), uint8 0-255 or floats in [0, 1], as sequences of pixels.
 
     Returns a ``SequenceBatch``: x (n_pixels, B, 1) float32, the grey value of pixel t at step t (row after row, or
     in the order ``permutation``, a permutation of range(n_pixels)), the labels, and the loss at the last step.
+    With ``n_levels``, x is (n_pixels, B, 2 n_levels): the spikes of ``threshold_crossings`` of that sequence.
     """
     images = np.asarray(images)
     if images.ndim not in (2, 3) or images.shape[0] < 1 or images.size == 0:
@@ -111,11 +139,13 @@ def sequential_mnist(images, labels, permutation=None):
         pixels = pixels[:, permutation]
     loss_steps = np.zeros(pixels.shape[1], bool)
     loss_steps[-1] = True
-    return SequenceBatch(pixels.T[:, :, None].astype(np.float32), labels.astype(np.int64), loss_steps)
+    x = pixels.T[:, :, None].astype(np.float32)
+    return SequenceBatch(x if n_levels is None else threshold_crossings(x, n_levels), labels.astype(np.int64),
+                         loss_steps)
 
 
-def permuted_mnist(images, labels, rng=0):
+def permuted_mnist(images, labels, rng=0, n_levels=None):
     """``sequential_mnist`` with the pixels in the order of a permutation drawn from ``rng`` (the same seed, the same
     permutation: pass one seed for the training and the test images)."""
     n_pixels = int(np.prod(np.shape(images)[1:]))
-    return sequential_mnist(images, labels, as_rng(rng).permutation(n_pixels))
+    return sequential_mnist(images, labels, as_rng(rng).permutation(n_pixels), n_levels)

@@ -19,13 +19,16 @@ T, BATCH, N_IN, HIDDEN, CLASSES = 60, 3, 5, 7, 3
 KAPPA, RATE_REG, TARGET = 0.9, 0.5, 0.05
 
 
-def _case(rng, reset, alif, random_feedback, dtype=np.float64):
-    """A small network and batch in which every neuron kind fires now and then."""
+def _case(rng, reset, alif, random_feedback, dtype=np.float64, shared_beta=False):
+    """A small network and batch in which every neuron kind fires now and then (``shared_beta``: one leak for all
+    neurons, which with LIF and 'subtract' takes the kernel's per-presynaptic trace)."""
     x = (rng.random((T, BATCH, N_IN)) < 0.3).astype(dtype)
     w_in, w_rec = rng.normal(0, 0.8, (N_IN, HIDDEN)), rng.normal(0, 0.5, (HIDDEN, HIDDEN))
     w_out, b_out = rng.normal(0, 1, (HIDDEN, CLASSES)), rng.normal(0, 0.1, CLASSES)
     feedback = rng.normal(0, 1, (HIDDEN, CLASSES)) if random_feedback else w_out
     beta, v_threshold = rng.uniform(0.8, 0.95, HIDDEN), rng.uniform(0.5, 1.0, HIDDEN)
+    if shared_beta:
+        beta[:] = beta[0]
     rho, beta_adapt = (0.97, 0.2) if alif else (0.0, 0.0)
     labels, loss_steps = rng.integers(0, CLASSES, BATCH), np.zeros(T, bool)
     loss_steps[[20, *range(T - 15, T)]] = True
@@ -61,14 +64,17 @@ def _stopped_bptt(args, spec):
 NAMES = ("d_w_in", "d_w_rec", "d_w_out", "d_b_out", "loss", "scores", "counts")
 
 
-@pytest.mark.parametrize("reset,alif,random_feedback", list(itertools.product(("subtract", "zero"), (False, True),
-                                                                              (False, True))))
-def test_eprop_equals_bptt_with_stopped_gradients(reset, alif, random_feedback):
+@pytest.mark.parametrize("reset,alif,random_feedback,shared_beta", [
+    *itertools.product(("subtract", "zero"), (False, True), (False, True), (False,)),
+    ("subtract", False, False, True), ("subtract", False, True, True), ("zero", False, False, True),
+    ("subtract", True, False, True)])
+def test_eprop_equals_bptt_with_stopped_gradients(reset, alif, random_feedback, shared_beta):
     """Learning signal x eligibility trace, gathered forward, is BPTT's gradient once the gradient is stopped through
     the recurrent spikes and the reset (Bellec et al. 2020's numerical check), for LIF and ALIF, both resets, and
-    with the feedback matrix in place of w_out^T (random e-prop); the Numba kernel gives the same numbers."""
-    rng = np.random.default_rng(["subtract", "zero"].index(reset) + 2 * alif + 4 * random_feedback)
-    args, spec = _case(rng, reset, alif, random_feedback)
+    with the feedback matrix in place of w_out^T (random e-prop); the Numba kernel gives the same numbers, also
+    through its per-presynaptic trace (LIF, 'subtract', one leak) and beside it."""
+    rng = np.random.default_rng(["subtract", "zero"].index(reset) + 2 * alif + 4 * random_feedback + 8 * shared_beta)
+    args, spec = _case(rng, reset, alif, random_feedback, shared_beta=shared_beta)
     oracle = _stopped_bptt(args, spec)
     assert 0.02 < oracle[-1].mean() / T < 0.5, "the case should make some spikes, not too many"
     for kernel in (eprop_kernels.eprop_gradients_reference, eprop_kernels.eprop_gradients_kernel):
@@ -76,9 +82,11 @@ def test_eprop_equals_bptt_with_stopped_gradients(reset, alif, random_feedback):
             np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12, err_msg=f"{kernel.__name__}: {name}")
 
 
-def test_kernel_matches_reference_in_float32():
-    """The float32 fast path stays with the reference (same spikes, gradients to float32 rounding)."""
-    args, _ = _case(np.random.default_rng(10), "subtract", True, False, dtype=np.float32)
+@pytest.mark.parametrize("alif", [True, False])
+def test_kernel_matches_reference_in_float32(alif):
+    """The float32 fast path stays with the reference (same spikes, gradients to float32 rounding); LIF takes the
+    per-presynaptic trace, as RecurrentNetwork's LIF networks do."""
+    args, _ = _case(np.random.default_rng(10), "subtract", alif, False, dtype=np.float32, shared_beta=True)
     reference, fast = eprop_kernels.eprop_gradients_reference(*args), eprop_kernels.eprop_gradients_kernel(*args)
     for name, want, got in zip(NAMES, reference, fast):
         assert np.asarray(got).dtype in (np.float32, np.float64), name
@@ -146,6 +154,11 @@ def test_state_arrays_round_trip_and_checks():
     second.load_state_arrays(first.state_arrays())
     np.testing.assert_array_equal(second.predict(batch.x, batch.loss_steps), first.predict(batch.x, batch.loss_steps))
     assert second.train_step(*batch) == first.train_step(*batch)
+    for chunk in (1, 3):                         # predict in chunks of sequences decides as in one batch
+        np.testing.assert_array_equal(second.predict(batch.x, batch.loss_steps, batch_size=chunk),
+                                      second.predict(batch.x, batch.loss_steps))
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        second.predict(batch.x, batch.loss_steps, batch_size=0)
     with pytest.raises(ValueError, match="param/weights0.*shape \\(8, 17\\)"):
         RecurrentNetwork(8, 17, 2).load_state_arrays(first.state_arrays())
 
@@ -194,3 +207,32 @@ def test_cue_accumulation_example_trains_and_resumes(tmp_path, capsys):
     example.main([*args, "--iterations", "2"])
     out = capsys.readouterr().out
     assert "resuming from" in out and "iter     2" in out and "validation accuracy" in out
+
+
+def test_sequential_mnist_example_trains_and_resumes(tmp_path, monkeypatch, capsys):
+    """examples/sequential_mnist.py on small synthetic digits: a short run writes its checkpoint; a longer one
+    resumes from it, evaluates on held-out images and ends with the test accuracy; a checkpoint of another
+    configuration is refused, not overwritten."""
+    import importlib.util
+    from pathlib import Path
+
+    from spikingnn.viz.demo import synthetic_digits
+
+    path = Path(__file__).parent.parent / "examples" / "sequential_mnist.py"
+    spec = importlib.util.spec_from_file_location("sequential_mnist_example", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    digits = {split: synthetic_digits(n, np.random.default_rng(k)) for k, (split, n) in
+              enumerate((("train", 48), ("test", 8)))}
+    monkeypatch.setattr(example, "load_mnist", lambda split, data_dir=None: digits[split])
+    args = ["--hidden", "6", "--batch-size", "4", "--eval-every", "2", "--loss-steps", "20", "--input", "spikes",
+            "--out", str(tmp_path)]
+    example.main([*args, "--epochs", "0.25"])                   # 11 batches per epoch: 3 batches
+    with np.load(tmp_path / "checkpoint.npz") as saved:
+        assert int(saved["iteration"]) == 3 and saved["param/weights0"].shape == (80, 6)
+    example.main([*args, "--epochs", "0.5"])
+    out = capsys.readouterr().out
+    assert "resuming from" in out and "iter     6" in out and "val " in out and "test accuracy" in out
+    assert "iter     1 " not in out.split("resuming from")[1]
+    with pytest.raises(SystemExit, match="was trained with"):
+        example.main([*args[:-2], "--lr", "0.5", "--out", str(tmp_path)])

@@ -1,10 +1,13 @@
 """The built-in sequence tasks (spikingnn.tasks): the timing of cue accumulation as the paper gives it, its rates and
-cue statistics within binomial bounds, its labels, seeding; sequential and permuted MNIST pixel by pixel."""
+cue statistics within binomial bounds, its labels, seeding; sequential and permuted MNIST pixel by pixel, as values
+or as threshold-crossing spikes."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.stats import binom
 
-from spikingnn.tasks import CUE_GROUPS, cue_accumulation, permuted_mnist, sequential_mnist
+from spikingnn.tasks import CUE_GROUPS, cue_accumulation, permuted_mnist, sequential_mnist, threshold_crossings
 
 
 def test_cue_accumulation_timing_is_the_papers():
@@ -112,3 +115,46 @@ def test_permuted_mnist_is_one_fixed_permutation():
 def test_sequential_mnist_refuses_bad_input(images, labels, permutation, match):
     with pytest.raises(ValueError, match=match):
         sequential_mnist(images, labels, permutation)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 12), st.integers(1, 30), st.integers(0, 2**32 - 1))
+def test_threshold_crossings_carry_the_value_to_within_a_level(n_levels, n_steps, seed):
+    """Up minus down spikes of level k, summed up to step t, is 1 exactly when x[t] >= theta_k (0 otherwise): the
+    spikes decode to the value rounded down to a level, and every spike is a 0 / 1 event."""
+    rng = np.random.default_rng(seed)
+    values = rng.choice(np.linspace(0.0, 1.0, 11), size=(n_steps, 3))       # includes exact level values
+    spikes = threshold_crossings(values, n_levels)
+    assert spikes.shape == (n_steps, 3, 2 * n_levels) and spikes.dtype == np.float32
+    assert set(np.unique(spikes)) <= {0.0, 1.0}
+    above = np.cumsum(spikes[:, :, :n_levels] - spikes[:, :, n_levels:], axis=0)
+    levels = (np.arange(n_levels) + 0.5) / n_levels
+    np.testing.assert_array_equal(above, (values[:, :, None] >= levels).astype(np.float32))
+
+
+def test_threshold_crossings_of_a_rise_and_a_fall():
+    """0 -> 0.8 fires the up-neurons of the levels 0.125 .. 0.625 at once; 0.8 -> 0.3 fires the down-neurons of
+    0.375 .. 0.625; a constant value fires nothing."""
+    spikes = threshold_crossings(np.array([[0.8], [0.8], [0.3]]), 4)          # levels 0.125, 0.375, 0.625, 0.875
+    np.testing.assert_array_equal(spikes[:, 0], [[1, 1, 1, 0, 0, 0, 0, 0], [0] * 8, [0, 0, 0, 0, 0, 1, 1, 0]])
+
+
+def test_sequential_mnist_as_spikes():
+    rng = np.random.default_rng(2)
+    images = rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    batch = sequential_mnist(images, np.arange(3), n_levels=40)
+    assert batch.x.shape == (784, 3, 80)
+    np.testing.assert_array_equal(batch.x, threshold_crossings(sequential_mnist(images, np.arange(3)).x, 40))
+    np.testing.assert_array_equal(permuted_mnist(images, np.arange(3), rng=5, n_levels=40).x,
+                                  threshold_crossings(permuted_mnist(images, np.arange(3), rng=5).x, 40))
+
+
+@pytest.mark.parametrize("values,n_levels,match", [
+    (np.zeros((3, 2, 2)), 4, r"values must have shape \(T, B\) or \(T, B, 1\)"),
+    (np.full((3, 2), 1.5), 4, r"values must be in \[0.0, 1.0\]"),
+    (np.zeros((3, 2)), 0, r"n_levels must be an integer in \[1, 1024\]"),
+    (np.zeros((3, 2)), 2.5, r"n_levels must be an integer in \[1, 1024\]"),
+])
+def test_threshold_crossings_refuse_bad_input(values, n_levels, match):
+    with pytest.raises(ValueError, match=match):
+        threshold_crossings(values, n_levels)

@@ -87,14 +87,48 @@ def eprop_gradients_reference(x, labels, loss_steps, w_in, w_rec, w_out, b_out, 
     return d_w[:n_in], d_w[n_in:], d_w_out, d_b_out, loss, scores, counts
 
 
+@numba.njit(cache=True, error_model="numpy")
+def synapse_traces(eps_u, eps_a, e_bar, e_sum, pre, psi, s, beta, rho, beta_adapt, kappa, reset_code, one):
+    """One step of the traces of every synapse i -> h (P, H) of one sample, in the order of the reference."""
+    for i in range(pre.size):
+        for h in range(psi.size):
+            eps_v = beta[h] * eps_u[i, h] + pre[i]
+            e = psi[h] * (eps_v - beta_adapt * eps_a[i, h])
+            e_bar[i, h] = kappa * e_bar[i, h] + e
+            e_sum[i, h] += e
+            if reset_code == RESET_SUBTRACT:
+                eps_u[i, h] = eps_v - beta_adapt * s[h] * eps_a[i, h]
+            else:
+                eps_u[i, h] = eps_v * (one - s[h])
+            eps_a[i, h] = rho * (eps_a[i, h] + e)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def presynaptic_traces(z_bar, e_bar, e_sum, pre, psi, beta, kappa):
+    """synapse_traces for LIF neurons (beta_adapt = 0) that reset by subtraction and share one leak ``beta``.
+
+    Then eps_a plays no part, eps_u = eps_v, and eps_v = beta eps_u + pre_i is the same for every neuron h: the
+    presynaptic activity filtered with tau_mem, the paper's z-bar_i, one number per presynaptic unit (P,) instead of
+    two per synapse. The eligibility trace is e = psi_h z-bar_i: the same numbers, half the memory traffic."""
+    for i in range(pre.size):
+        z = beta * z_bar[i] + pre[i]
+        z_bar[i] = z
+        for h in range(psi.size):
+            e = psi[h] * z
+            e_bar[i, h] = kappa * e_bar[i, h] + e
+            e_sum[i, h] += e
+
+
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def eprop_gradients_kernel(x, labels, loss_steps, w_in, w_rec, w_out, b_out, feedback, beta, v_threshold, rho,
                            beta_adapt, kappa, reset_code, surrogate_code, slope, rate_reg, target_rate):
     """Fast path of eprop_gradients_reference: same arguments, same result (a thread per chunk of the batch).
 
     The input and recurrent currents are summed over the active presynaptic units only (one weight row each); the
-    traces are updated for every synapse, the weight gradient only at the loss steps (elsewhere the learning signal
-    is zero). Scalars should have the arrays' dtype, as for the other training kernels.
+    traces are updated for every synapse (``synapse_traces``; for LIF with a shared leak and reset by subtraction,
+    from one trace per presynaptic unit: ``presynaptic_traces``), the weight gradient only at the loss steps
+    (elsewhere the learning signal is zero). Scalars should have the arrays' dtype, as for the other training
+    kernels.
     """
     n_steps, batch, n_in = x.shape
     n_hidden, n_classes = w_out.shape
@@ -106,20 +140,25 @@ def eprop_gradients_kernel(x, labels, loss_steps, w_in, w_rec, w_out, b_out, fee
         n_loss += loss_steps[t]
     per_loss = one / (n_loss * batch)
     n_chunks = min(batch, N_CHUNKS)
+    shared_trace = beta_adapt == 0 and reset_code == RESET_SUBTRACT
+    for h in range(n_hidden):
+        shared_trace &= beta[h] == beta[0]
+    n_synapse_traces = 0 if shared_trace else n_pre
     partial_w = np.zeros((n_chunks, n_pre, n_hidden), dtype)
     partial_out = np.zeros((n_chunks, n_hidden, n_classes), dtype)
     partial_b = np.zeros((n_chunks, 1, n_classes), dtype)
     losses, scores, counts = np.zeros(batch), np.zeros((batch, n_classes), dtype), np.zeros((batch, n_hidden), dtype)
     for chunk in prange(n_chunks):
-        eps_u, eps_a = np.empty((n_pre, n_hidden), dtype), np.empty((n_pre, n_hidden), dtype)
+        eps_u, eps_a = np.empty((n_synapse_traces, n_hidden), dtype), np.empty((n_synapse_traces, n_hidden), dtype)
         e_bar, e_sum = np.empty((n_pre, n_hidden), dtype), np.empty((n_pre, n_hidden), dtype)
+        z_bar = np.empty(n_pre, dtype)
         u, s, a, thr = np.empty(n_hidden, dtype), np.empty(n_hidden, dtype), np.empty(n_hidden, dtype), \
             np.empty(n_hidden, dtype)
         psi, s_bar, signal = np.empty(n_hidden, dtype), np.empty(n_hidden, dtype), np.empty(n_hidden, dtype)
         y, err, pre = np.empty(n_classes, dtype), np.empty(n_classes, dtype), np.empty(n_pre, dtype)
         d_w, d_out, d_b = partial_w[chunk], partial_out[chunk], partial_b[chunk, 0]
         for b in range(chunk * batch // n_chunks, (chunk + 1) * batch // n_chunks):
-            eps_u[:], eps_a[:], e_bar[:], e_sum[:] = 0.0, 0.0, 0.0, 0.0
+            eps_u[:], eps_a[:], e_bar[:], e_sum[:], z_bar[:] = 0.0, 0.0, 0.0, 0.0, 0.0
             u[:], s[:], a[:], y[:], s_bar[:] = 0.0, 0.0, 0.0, 0.0, 0.0
             one_bar = 0 * one
             for t in range(n_steps):
@@ -135,17 +174,11 @@ def eprop_gradients_kernel(x, labels, loss_steps, w_in, w_rec, w_out, b_out, fee
                     s[h] = fires(u[h], thr[h], one)
                 surrogate_grad_into(psi, surrogate_code, slope, u, thr)
                 # the traces of every synapse i -> h, in the order of the reference
-                for i in range(n_pre):
-                    for h in range(n_hidden):
-                        eps_v = beta[h] * eps_u[i, h] + pre[i]
-                        e = psi[h] * (eps_v - beta_adapt * eps_a[i, h])
-                        e_bar[i, h] = kappa * e_bar[i, h] + e
-                        e_sum[i, h] += e
-                        if reset_code == RESET_SUBTRACT:
-                            eps_u[i, h] = eps_v - beta_adapt * s[h] * eps_a[i, h]
-                        else:
-                            eps_u[i, h] = eps_v * (one - s[h])
-                        eps_a[i, h] = rho * (eps_a[i, h] + e)
+                if shared_trace:
+                    presynaptic_traces(z_bar, e_bar, e_sum, pre, psi, beta[0], kappa)
+                else:
+                    synapse_traces(eps_u, eps_a, e_bar, e_sum, pre, psi, s, beta, rho, beta_adapt, kappa, reset_code,
+                                   one)
                 for h in range(n_hidden):      # the reset: u[t]
                     u[h] = after_reset(u[h], thr[h], s[h], reset_code, one)
                     s_bar[h] = kappa * s_bar[h] + s[h]

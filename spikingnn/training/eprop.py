@@ -221,11 +221,18 @@ class RecurrentNetwork:
         rate_hz = float(counts.mean()) / np.shape(x)[0] * 1000.0 / self.dt
         return StepResult(loss, float(np.mean(scores.argmax(axis=1) == labels)), rate_hz)
 
-    def predict(self, x, loss_steps) -> np.ndarray:
-        """The decision for each sequence of x (T, B, n_in): argmax of the read-out averaged over ``loss_steps``."""
+    def predict(self, x, loss_steps, batch_size=64) -> np.ndarray:
+        """The decision for each sequence of x (T, B, n_in): argmax of the read-out averaged over ``loss_steps``.
+
+        Runs BPTT's forward pass, which keeps (T, batch, H) states: ``batch_size`` sequences at a time."""
         x, _, loss_steps = self._check_batch(x, None, loss_steps)
-        _, cache = network_forward(self.params, self._spec(x.shape[0]), x, self.backend)
-        return cache.neurons[-1].v[loss_steps].mean(axis=0).argmax(axis=1)
+        if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}")
+        spec, decisions = self._spec(x.shape[0]), []
+        for start in range(0, x.shape[1], batch_size):
+            _, cache = network_forward(self.params, spec, x[:, start:start + batch_size], self.backend)
+            decisions.append(cache.neurons[-1].v[loss_steps].mean(axis=0).argmax(axis=1))
+        return np.concatenate(decisions)
 
     def state_arrays(self) -> dict:
         """The parameters, Adam's moments and step, and the random feedback matrix, as named arrays (checkpoints)."""
