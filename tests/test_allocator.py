@@ -36,6 +36,35 @@ def test_freed_arrays_are_reused_without_new_pages():
     assert kept < 50, kept
 
 
+MAPPED = """
+import ctypes, sys
+import numpy as np
+if sys.argv[1] == "keep":
+    from spikingnn.kernels.allocator import keep_freed_memory
+    assert keep_freed_memory()
+class MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks",
+                                                     "fsmblks", "uordblks", "fordblks", "keepcost")]
+libc = ctypes.CDLL("libc.so.6")
+libc.mallinfo2.restype = MallInfo2
+arrays = [np.empty((2250, 64, 100), np.float32) for _ in range(4)]
+print(libc.mallinfo2().hblkhd)          # bytes of the blocks that glibc serves by mmap (and unmaps on free)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")
+def test_arrays_above_the_largest_mmap_threshold_come_from_the_heap_too():
+    """A recurrent layer's (T, B, H) at T = 2250, B = 64, H = 100 is 58 MB, above the 32 MiB that M_MMAP_THRESHOLD
+    allows: glibc maps each one and unmaps it on free; with M_MMAP_MAX = 0 the heap serves (and keeps) them."""
+    mapped = {}
+    for mode in ("default", "keep"):
+        out = subprocess.run([sys.executable, "-c", MAPPED, mode], capture_output=True, text=True, check=True,
+                             env={"PATH": "", "PYTHONPATH": ":".join(sys.path)})
+        mapped[mode] = int(out.stdout.split()[-1])
+    assert mapped["default"] >= 4 * 2250 * 64 * 100 * 4, mapped
+    assert mapped["keep"] < 2**20, mapped
+
+
 def test_an_explicit_environment_setting_wins(monkeypatch):
     from spikingnn.kernels.allocator import keep_freed_memory
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")

@@ -12,11 +12,11 @@ import numba
 import numpy as np
 from numba import prange
 
-from spikingnn.kernels.projection import add_scaled_into, copy_into
+from spikingnn.kernels.projection import copy_into
 from spikingnn.kernels.surrogates import surrogate_grad, surrogate_grad_into, surrogate_smooth
 
 RESET_SUBTRACT, RESET_ZERO, READOUT = 0, 1, 2     # READOUT: never fires, never resets (a leaky integrator)
-N_BLOCKS = 8      # blocks of samples that the kernels of a layer without recurrence step together (one per thread)
+N_BLOCKS = 8      # blocks of samples that the kernels of a layer step together (the threads share them out)
 
 
 def neuron_forward_reference(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
@@ -98,10 +98,11 @@ def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, re
                           slope, smooth, reset_spikes):
     """Fast path of neuron_forward_reference: same arguments, same result.
 
-    Without recurrence the neurons of different samples are independent, so each step runs over a whole block of
-    samples at once: the (B, H) step of an array is one row of B H values, cut into N_BLOCKS blocks, a thread
-    each (long loops: the 10 output neurons of a classifier would otherwise loop 10 at a time). With recurrence a
-    block is one sample, whose spikes feed its own next step. Each step runs branch-free loops over the neurons of
+    The neurons of different samples are independent, so each step runs over a whole block of samples at once: the
+    (B, H) step of an array is one row of B H values, cut into N_BLOCKS blocks, a thread each (long loops: the 10
+    output neurons of a classifier would otherwise loop 10 at a time). With recurrence each sample's spikes feed
+    its own neurons at the next step, one row of w_rec per spike, an explicit loop (slices of w_rec in that loop
+    cost more than the additions). Each step runs branch-free loops over the neurons of
     its block (membrane, spikes, reset) so that they vectorise; they write v, thr and s in place. ``rho``,
     ``beta_adapt`` and ``slope`` should have the arrays' dtype (the layers pass them so): a float64 number would
     turn float32 arithmetic into float64 and back.
@@ -113,7 +114,7 @@ def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, re
     current_f, v_f, s_f, thr_f = current.reshape(flat), v.reshape(flat), s.reshape(flat), thr.reshape(flat)
     reset_f = reset_spikes.reshape(flat) if fixed_reset else s_f
     one = np.ones(1, current.dtype)[0]
-    n_parts = batch if w_rec.size > 0 else min(batch, N_BLOCKS)
+    n_parts = min(batch, N_BLOCKS)
     for part in prange(n_parts):
         lo, hi = sample_block(part, n_parts, batch, n)
         forward_block(lo, hi, current_f, v_f, s_f, thr_f, reset_f, beta, v_threshold, rho, beta_adapt, w_rec,
@@ -134,11 +135,13 @@ def forward_block(lo, hi, current_f, v_f, s_f, thr_f, reset_f, beta, v_threshold
         np.empty(width, v_f.dtype)
     for t in range(n_steps):
         cur = current_f[t, lo:hi]
-        if recurrent:       # a block is one sample here
+        if recurrent:       # each sample's spikes s[t-1] feed its own neurons: one row of w_rec per spike
             copy_into(i, cur)
-            for j in range(n):
+            for j in range(width):
                 if s_prev[j] != 0.0:
-                    add_scaled_into(i, s_prev[j], w_rec[j])
+                    sample, spike = j - j % n, s_prev[j]
+                    for h in range(n):
+                        i[sample + h] += spike * w_rec[j % n, h]
             cur = i
         v_t, s_t, thr_t = v_f[t, lo:hi], s_f[t, lo:hi], thr_f[t, lo:hi]
         for h in range(width):
@@ -214,8 +217,8 @@ def neuron_backward_kernel(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec
     reset_f = reset_spikes.reshape(flat) if fixed_reset else s_f
     d_v_out_f = d_v_out.reshape(flat) if has_dv_out else d_s_f
     one = np.ones(1, v.dtype)[0]
-    w_rec_t = np.ascontiguousarray(w_rec.T)     # dv[t+1] @ w_rec.T as rows added in turn: vectorises, same order
-    n_parts = batch if w_rec.size > 0 else min(batch, N_BLOCKS)
+    w_rec_t = np.ascontiguousarray(w_rec.T)     # dv[t+1] @ w_rec.T as rows added in turn: vectorises
+    n_parts = min(batch, N_BLOCKS)
     for part in prange(n_parts):
         lo, hi = sample_block(part, n_parts, batch, n)
         backward_block(lo, hi, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, beta, rho, beta_adapt,
@@ -242,10 +245,12 @@ def backward_block(lo, hi, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, rese
             g[:] = 0.0
         else:
             surrogate_grad_into(g, surrogate_code, slope, v_t, thr_t)
-        if recurrent:       # a block is one sample here
+        if recurrent:       # dv[t+1] @ w_rec.T, sample by sample
             d_recurrent[:] = zero
-            for k in range(n):
-                add_scaled_into(d_recurrent, dv_next[k], w_rec_t[k])
+            for j in range(width):
+                sample, d_next = j - j % n, dv_next[j]
+                for h in range(n):
+                    d_recurrent[sample + h] += d_next * w_rec_t[j % n, h]
         r = reset_f[t, lo:hi] if fixed_reset else s_f[t, lo:hi]
         d_v_out_t = d_v_out_f[t, lo:hi]
         for h in range(width):
