@@ -58,6 +58,9 @@ def test_rate_regularizer_gradient():
             return rate_regularizer([x if j == i else s for j, s in enumerate(spikes)], 0.7, 0.1)[0]
         np.testing.assert_allclose(grads[i], _numerical_grad(f, spikes[i]), atol=1e-8)
     assert rate_regularizer([np.full((T, B, 3), 0.1)], 1.0, 0.1)[0] == pytest.approx(0.0)
+    # laid out like the spikes (C order), not like the broadcast it comes from (time fastest): the kernels and the
+    # sums that read it step through it row by row
+    assert all(g.flags.c_contiguous and g.dtype == s.dtype for g, s in zip(grads, spikes))
 
 
 def _minimise(optimizer, lr, steps):

@@ -85,5 +85,6 @@ def rate_regularizer(hidden_spikes, strength: float, target_rate: float):
         rate = s.mean(axis=0)
         loss += strength * float(np.mean((rate - target_rate) ** 2)) / len(hidden_spikes)
         d_rate = 2.0 * strength * (rate - target_rate) / (rate.size * len(hidden_spikes))
-        grads.append(np.broadcast_to(d_rate / s.shape[0], s.shape).astype(s.dtype))
+        # order 'C': astype's default keeps the broadcast's layout, time fastest, which makes every later pass slow
+        grads.append(np.broadcast_to(d_rate / s.shape[0], s.shape).astype(s.dtype, order="C"))
     return loss, grads
