@@ -5,8 +5,6 @@ laptop. ``train_sequences`` asks for batch k by its number (``make_batch(k)``), 
 batches the uninterrupted run would have seen; it writes a checkpoint (the network's parameters, Adam's state, the
 iteration, the history and the run's configuration) to a temporary file and renames it, every ``save_every``
 batches, at the end, and on Ctrl-C; a later call with the same folder and configuration resumes from it.
-
-The neuron here: none: it drives ``training.eprop.RecurrentNetwork``.
 """
 from __future__ import annotations
 
