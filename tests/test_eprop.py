@@ -236,3 +236,19 @@ def test_sequential_mnist_example_trains_and_resumes(tmp_path, monkeypatch, caps
     assert "iter     1 " not in out.split("resuming from")[1]
     with pytest.raises(SystemExit, match="was trained with"):
         example.main([*args[:-2], "--lr", "0.5", "--out", str(tmp_path)])
+
+
+def test_record_shows_what_predict_decides_from():
+    """record(x): the hidden spikes are exactly where v crosses the threshold, an ALIF threshold is above its base
+    exactly after the neuron's first spike, and the read-out averaged over the loss steps gives predict's decisions."""
+    net = RecurrentNetwork(8, 16, 2, random_state=3)
+    batch = cue_accumulation(5, 3, n_per_group=2, delay_ms=20.0, rng=1)
+    rec = net.record(batch.x)
+    steps, size = batch.x.shape[0], (batch.x.shape[0], 5, 16)
+    assert rec.v.shape == rec.thr.shape == rec.s.shape == size and rec.y.shape == (steps, 5, 2)
+    np.testing.assert_array_equal(rec.s, (rec.v > rec.thr).astype(rec.s.dtype))
+    spiked_before = np.cumsum(rec.s, axis=0) - rec.s > 0           # an earlier spike of that neuron in that trial
+    assert rec.s.sum() > 0
+    np.testing.assert_array_equal(rec.thr > net.params["v_threshold0"], spiked_before)
+    np.testing.assert_array_equal(rec.y[batch.loss_steps].mean(axis=0).argmax(axis=1),
+                                  net.predict(batch.x, batch.loss_steps))

@@ -171,8 +171,7 @@ def test_memory_viz_trains_both_networks_once_and_draws_what_they_remember(tmp_p
     assert "resuming from" in out and "loss" not in out
     net = module.trained("alif", module._parse(args))
     batch = module.cue_accumulation(module.HELD_OUT, rng=np.random.default_rng([0, 3]))
-    _, thr = module.states(net, batch)
-    _, v_lif = module.states(module.trained("lif", module._parse(args)), batch)
+    thr, v_lif = net.record(batch.x).thr, module.trained("lif", module._parse(args)).record(batch.x).v
     delay = slice(int(np.flatnonzero(batch.loss_steps)[0]) - 300, int(np.flatnonzero(batch.loss_steps)[0]))
     alif_memory = module.decodability(thr[delay], batch.labels)[1].mean()
     lif_memory = module.decodability(v_lif[delay], batch.labels)[1].mean()

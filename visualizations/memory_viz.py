@@ -18,7 +18,6 @@ import numpy as np
 from spikingnn.plotting import run_script, save_figure, script_parser, use_backend
 from spikingnn.tasks import CUE_GROUPS, cue_accumulation
 from spikingnn.training.eprop import RecurrentNetwork
-from spikingnn.training.network import network_forward
 from spikingnn.training.sequence_run import train_sequences
 
 N_PER_GROUP = 10
@@ -52,12 +51,6 @@ def trained(neuron, args):
     return net
 
 
-def states(net, batch):
-    """The hidden neurons' membranes v and thresholds, each (T, B, H), through one held-out batch."""
-    _, cache = network_forward(net.params, net._spec(batch.x.shape[0]), batch.x, net.backend)
-    return cache.neurons[0].v, cache.neurons[0].thr
-
-
 def decodability(state, sides):
     """Accuracy of a ridge read-out of the side from state[t] (B, H), every EVERY steps: (steps, accuracies).
 
@@ -81,7 +74,8 @@ def make_figure(args):
     networks = {neuron: trained(neuron, args) for neuron in ("alif", "lif")}
     batch, cues = cue_accumulation(HELD_OUT, rng=np.random.default_rng([args.seed, 3]), return_cues=True)
     sides = batch.labels
-    (v_alif, thr_alif), (v_lif, _) = states(networks["alif"], batch), states(networks["lif"], batch)
+    alif, lif = networks["alif"].record(batch.x), networks["lif"].record(batch.x)
+    v_alif, thr_alif, v_lif = alif.v, alif.thr, lif.v
     accuracy = {neuron: float(np.mean(net.predict(batch.x, batch.loss_steps) == sides))
                 for neuron, net in networks.items()}
     recall_start, n_steps = int(np.flatnonzero(batch.loss_steps)[0]), batch.x.shape[0]

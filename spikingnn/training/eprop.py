@@ -93,6 +93,13 @@ TRAINED = ("weights0", "w_rec0", "weights1", "bias1")   # the hidden neurons hav
 DEFAULT_SURROGATE = FastSigmoid()
 
 
+class SequenceRecording(NamedTuple):
+    v: np.ndarray        # (T, B, H) hidden membranes before their reset
+    thr: np.ndarray      # (T, B, H) hidden thresholds (v_threshold + beta_adapt a; constant for LIF)
+    s: np.ndarray        # (T, B, H) hidden spikes
+    y: np.ndarray        # (T, B, C) read-out
+
+
 class StepResult(NamedTuple):
     loss: float          # cross-entropy at the loss steps + rate regulariser
     accuracy: float      # fraction of the batch whose read-out, averaged over the loss steps, picks the label
@@ -233,6 +240,13 @@ class RecurrentNetwork:
             _, cache = network_forward(self.params, spec, x[:, start:start + batch_size], self.backend)
             decisions.append(cache.neurons[-1].v[loss_steps].mean(axis=0).argmax(axis=1))
         return np.concatenate(decisions)
+
+    def record(self, x) -> SequenceRecording:
+        """Everything the network does on x (T, B, n_in): hidden v, thresholds and spikes, and the read-out."""
+        x, _, _ = self._check_batch(x, None, np.ones(np.shape(x)[0], bool))
+        _, cache = network_forward(self.params, self._spec(x.shape[0]), x, self.backend)
+        hidden = cache.neurons[0]
+        return SequenceRecording(hidden.v, hidden.thr, hidden.s, cache.neurons[-1].v)
 
     def state_arrays(self) -> dict:
         """The parameters, Adam's moments and step, and the random feedback matrix, as named arrays (checkpoints)."""
