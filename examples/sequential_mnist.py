@@ -6,14 +6,16 @@
     python examples/sequential_mnist.py --method eprop                  # learning online, memory flat in T
     python examples/sequential_mnist.py --permuted                      # the pixels in one fixed random order
 
-The network (Bellec et al. 2018, "Long short-term memory and learning-to-learn in networks of spiking neurons"):
-the pixel's grey value as an input current (``--input current``, 1 input) or the spikes of 80 threshold-crossing
-input neurons (``--input spikes``) -> ``--hidden`` recurrent ALIF neurons (tau_mem 20 ms, tau_adapt
-``--tau-adapt`` ms) -> 10 leaky read-outs (tau_out 20 ms), one step per pixel (dt = 1 ms, 784 steps). The decision
-is the read-out averaged over the last ``--loss-steps`` steps, and the cross-entropy looks at each of them: the
-bottom rows of a digit are mostly blank, so the network must hold what it saw there for a few hundred steps, and
-an adaptive threshold is that memory. Adam at ``--lr``, times ``--lr-decay`` per epoch, on batches of
-``--batch-size``, the gradient's norm clipped at ``--grad-clip``, a rate regulariser towards 10 Hz.
+The network (Bellec et al. 2018, "Long short-term memory and learning-to-learn in networks of spiking neurons"): the
+pixel's grey value as an input current (``--input current``, 1 input) or the spikes of 80 threshold-crossing input
+neurons (``--input spikes``) -> ``--hidden`` recurrent ALIF neurons (tau_mem 20 ms, tau_adapt ``--tau-adapt`` ms) ->
+10 leaky read-outs (``--tau-out`` ms), one step per pixel (dt = 1 ms, 784 steps). The decision is the read-out
+averaged over the last ``--loss-steps`` steps, and the cross-entropy looks at each of them: the bottom rows of a
+digit are mostly blank, so the network must hold what it saw there for a few hundred steps, and an adaptive
+threshold is that memory; a slow read-out (300 ms) also gathers what the spikes said along the way (after 400
+batches, a first measurement: 63 % of the training batches right with 300 ms, 54 % with 20 ms). Adam at ``--lr``,
+times ``--lr-decay`` per epoch, on batches of ``--batch-size``, the gradient's norm clipped at ``--grad-clip``, a
+rate regulariser towards 10 Hz.
 
 Training uses the first 55,000 training images (batch k of epoch e in the order of ``default_rng([seed, 1, e])``);
 every ``--eval-every`` batches the accuracy on ``--val-images`` of the last 5,000 (held out); at the end, the 10,000
@@ -49,6 +51,7 @@ def _parse(argv):
     parser.add_argument("--hidden", type=int, default=100)
     parser.add_argument("--tau-adapt", type=float, default=700.0, help="ALIF adaptation time constant, ms "
                                                                        "(default 700, as Bellec et al. 2018)")
+    parser.add_argument("--tau-out", type=float, default=300.0, help="read-out time constant, ms (default 300)")
     parser.add_argument("--loss-steps", type=int, default=200, help="the last steps the loss and the decision "
                                                                     "look at (default 200)")
     parser.add_argument("--lr", type=float, default=5e-3, help="Adam's learning rate at the start (default 5e-3)")
@@ -124,10 +127,11 @@ def main(argv=None):
         return make(train_x[chosen], train_y[chosen])
 
     config = {k: getattr(args, k) for k in ("method", "feedback", "neuron", "input", "permuted", "batch_size",
-                                            "hidden", "tau_adapt", "loss_steps", "lr", "lr_decay", "grad_clip", "seed")}
+                                            "hidden", "tau_adapt", "tau_out", "loss_steps", "lr", "lr_decay",
+                                            "grad_clip", "seed")}
     net = RecurrentNetwork(2 * N_LEVELS if args.input == "spikes" else 1, args.hidden, 10, neuron=args.neuron,
-                           tau_adapt=args.tau_adapt, method=args.method, feedback=args.feedback, lr=args.lr,
-                           grad_clip=args.grad_clip, random_state=args.seed)
+                           tau_adapt=args.tau_adapt, tau_out=args.tau_out, method=args.method, feedback=args.feedback,
+                           lr=args.lr, grad_clip=args.grad_clip, random_state=args.seed)
     print(f"{'permuted' if args.permuted else 'sequential'} MNIST | {args.method}"
           f"{f' ({args.feedback} feedback)' if args.method == 'eprop' else ''} | {args.neuron.upper()} x "
           f"{args.hidden} | input {args.input} | {iterations} batches of {args.batch_size} ({args.epochs:g} epochs)")
