@@ -100,12 +100,12 @@ def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, re
 
     The neurons of different samples are independent, so each step runs over a whole block of samples at once: the
     (B, H) step of an array is one row of B H values, cut into N_BLOCKS blocks, a thread each (long loops: the 10
-    output neurons of a classifier would otherwise loop 10 at a time). With recurrence each sample's spikes feed
-    its own neurons at the next step, one row of w_rec per spike, an explicit loop (slices of w_rec in that loop
-    cost more than the additions). Each step runs branch-free loops over the neurons of
-    its block (membrane, spikes, reset) so that they vectorise; they write v, thr and s in place. ``rho``,
-    ``beta_adapt`` and ``slope`` should have the arrays' dtype (the layers pass them so): a float64 number would
-    turn float32 arithmetic into float64 and back.
+    output neurons of a classifier would otherwise loop 10 at a time). With recurrence each sample's spikes feed its
+    own neurons at the next step, one row of w_rec per spike, an explicit loop (slices of w_rec in that loop cost
+    more than the additions). Each step runs branch-free loops over the neurons of its block (membrane, spikes,
+    reset) so that they vectorise; they write v, thr and s in place. ``rho``, ``beta_adapt`` and ``slope`` should
+    have the arrays' dtype (the layers pass them so): a float64 number would turn float32 arithmetic into float64
+    and back.
     """
     n_steps, batch, n = current.shape
     v, s, thr = np.empty_like(current), np.empty_like(current), np.empty_like(current)
