@@ -97,7 +97,7 @@ def _sequences(args):
 
 
 def _accuracy(net, make, images, labels, chunk=500):
-    """Accuracy on images, a chunk at a time (the sequences of 10,000 images would take 125 MB each)."""
+    """Accuracy on images, a chunk at a time (as spikes, the sequences of 10,000 images would take 2.5 GB)."""
     right = 0
     for k in range(0, len(images), chunk):
         batch = make(images[k:k + chunk], labels[k:k + chunk])
