@@ -23,6 +23,7 @@ test images. A checkpoint (``--out``/checkpoint.npz) is written every ``--save-e
 running the same command again resumes from it, on exactly the batches the uninterrupted run would have seen.
 """
 import argparse
+import functools
 import time
 from pathlib import Path
 
@@ -121,9 +122,12 @@ def main(argv=None):
     iterations = max(1, round(args.epochs * per_epoch))
     make = _sequences(args)
 
+    @functools.lru_cache(maxsize=1)
+    def order(epoch):
+        return np.random.default_rng([args.seed, 1, epoch]).permutation(n_train)
+
     def batch(k):
-        order = np.random.default_rng([args.seed, 1, k // per_epoch]).permutation(n_train)
-        chosen = order[(k % per_epoch) * args.batch_size:(k % per_epoch + 1) * args.batch_size]
+        chosen = order(k // per_epoch)[(k % per_epoch) * args.batch_size:(k % per_epoch + 1) * args.batch_size]
         return make(train_x[chosen], train_y[chosen])
 
     config = {k: getattr(args, k) for k in ("method", "feedback", "neuron", "input", "permuted", "batch_size",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spikingnn.plotting import run_script, save_figure, script_parser, use_backend
+from spikingnn.plotting import plot_raster, run_script, save_figure, script_parser, use_backend
 from spikingnn.tasks import CUE_GROUPS, cue_accumulation
 from spikingnn.training.eprop import RecurrentNetwork
 from spikingnn.training.sequence_run import train_sequences
@@ -68,8 +68,6 @@ def decodability(state, sides):
 
 def make_figure(args):
     import matplotlib.pyplot as plt
-
-    from spikingnn.plotting import plot_raster
 
     networks = {neuron: trained(neuron, args) for neuron in ("alif", "lif")}
     batch, cues = cue_accumulation(HELD_OUT, rng=np.random.default_rng([args.seed, 3]), return_cues=True)

@@ -7,7 +7,7 @@ the next batch then faults in, and the kernel zeroes, every page again. That cos
 this project's 2-core virtual machine a neuron kernel took 2.0 ms on a freshly allocated input and 0.35 ms on a
 reused one (``benchmarks/cold_start_memory.py`` shows the training step's memory). Raising both thresholds keeps
 the freed blocks in the heap for reuse. The mmap threshold cannot go above 32 MiB, and long sequences make larger
-arrays (a recurrent layer at T = 2250, B = 64, H = 100: 58 MB each; its kernels ran 1.5-3x slower on fresh pages),
+arrays (a recurrent layer at T = 2250, B = 64, H = 100: 58 MB each; its kernels ran 1.3-2.8x slower on fresh pages),
 so ``M_MMAP_MAX`` = 0 also serves those from the heap. The process's peak memory is unchanged; its resident memory
 stays near that peak instead of falling after each batch, and the heap's top is given back beyond 1 GiB free.
 
@@ -22,7 +22,7 @@ import os
 import sys
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_MMAP_MAX = -1, -3, -4      # mallopt's parameter numbers (malloc.h)
-MMAP_THRESHOLD = 32 * 2**20      # glibc's largest value on 64-bit (HEAP_MAX_SIZE / 2); larger arrays still mmap
+MMAP_THRESHOLD = 32 * 2**20      # glibc's largest value on 64-bit (HEAP_MAX_SIZE / 2); M_MMAP_MAX covers the rest
 TRIM_THRESHOLD = 2**30           # keep up to 1 GiB of freed heap
 
 

@@ -184,10 +184,11 @@ class RecurrentNetwork:
     def _check_batch(self, x, labels, loss_steps):
         x = np.ascontiguousarray(x, self.dtype)
         check_shape("x", x, (None, None, self.sizes[0]))
-        loss_steps = np.asarray(loss_steps)
-        if loss_steps.dtype != bool or loss_steps.shape != x.shape[:1] or not loss_steps.any():
-            raise ValueError(f"loss_steps must be a bool array of shape ({x.shape[0]},) (one per step of x) with at "
-                             f"least one True; got {loss_steps.dtype} of shape {loss_steps.shape}")
+        if loss_steps is not None:
+            loss_steps = np.asarray(loss_steps)
+            if loss_steps.dtype != bool or loss_steps.shape != x.shape[:1] or not loss_steps.any():
+                raise ValueError(f"loss_steps must be a bool array of shape ({x.shape[0]},) (one per step of x) with "
+                                 f"at least one True; got {loss_steps.dtype} of shape {loss_steps.shape}")
         if labels is not None:
             labels = np.asarray(labels)
             if (labels.shape != x.shape[1:2] or labels.dtype.kind not in "iu"
@@ -235,15 +236,15 @@ class RecurrentNetwork:
         x, _, loss_steps = self._check_batch(x, None, loss_steps)
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"batch_size must be an integer >= 1; got {batch_size!r}")
-        spec, decisions = self._spec(x.shape[0]), []
+        decisions = []
         for start in range(0, x.shape[1], batch_size):
-            _, cache = network_forward(self.params, spec, x[:, start:start + batch_size], self.backend)
-            decisions.append(cache.neurons[-1].v[loss_steps].mean(axis=0).argmax(axis=1))
+            read_out = self.record(x[:, start:start + batch_size]).y
+            decisions.append(read_out[loss_steps].mean(axis=0).argmax(axis=1))
         return np.concatenate(decisions)
 
     def record(self, x) -> SequenceRecording:
         """Everything the network does on x (T, B, n_in): hidden v, thresholds and spikes, and the read-out."""
-        x, _, _ = self._check_batch(x, None, np.ones(np.shape(x)[0], bool))
+        x, _, _ = self._check_batch(x, None, None)
         _, cache = network_forward(self.params, self._spec(x.shape[0]), x, self.backend)
         hidden = cache.neurons[0]
         return SequenceRecording(hidden.v, hidden.thr, hidden.s, cache.neurons[-1].v)

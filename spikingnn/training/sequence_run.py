@@ -73,9 +73,10 @@ def train_sequences(net, make_batch, *, iterations, out, config, evaluate=None, 
             val = f"  val {record['val_accuracy']:.1%}" if "val_accuracy" in record else ""
             log(f"iter {iteration:5d}  loss {result.loss:.3f}  acc {result.accuracy:5.1%}  "
                 f"rate {result.rate_hz:4.1f} Hz  {record['seconds']:.1f} s{val}")
-            if iteration % save_every == 0 or iteration == iterations or interrupted():
+            stop = interrupted()           # read once: a Ctrl-C between two reads would skip the save
+            if iteration % save_every == 0 or iteration == iterations or stop:
                 checkpoint = save_checkpoint(net, out, config, iteration, history)
-            if interrupted():
+            if stop:
                 log(f"interrupted: checkpoint saved to {checkpoint} at iteration {iteration}; run again to resume")
                 raise SystemExit(130)
     return history
