@@ -22,7 +22,7 @@ SNNClassifier(hidden=(20,), num_steps=5, epochs=1).fit(rng.integers(0, 256, (8, 
                                                        np.arange(8) % 2, progress=False)
 print(json.dumps({kernel.__name__: {"hits": sum(kernel.stats.cache_hits.values()),
                                     "misses": sum(kernel.stats.cache_misses.values())}
-                  for kernel in (neuron_bptt.neuron_backward_kernel, rate_input.rate_weight_grad_kernel)}))
+                  for kernel in (neuron_bptt.backward_block, rate_input.rate_weight_grad_block)}))
 """
 
 
@@ -36,7 +36,7 @@ def _run(code_or_module, cache_dir, *args):
 @pytest.mark.slow
 def test_training_loads_the_backward_kernels_that_the_other_process_compiled(tmp_path):
     _run("spikingnn.training.warmup", tmp_path, "float32")
-    assert list(tmp_path.rglob("neuron_bptt.neuron_backward_kernel-*.nbi")), "nothing was cached"
+    assert list(tmp_path.rglob("neuron_bptt.backward_block-*.nbi")), "nothing was cached"
     report = json.loads(_run(TRAIN_AND_REPORT, tmp_path).splitlines()[-1])
     for name, counts in report.items():
         assert counts == {"hits": 1, "misses": 0}, (name, counts)

@@ -3,21 +3,19 @@ derivative): the kernels of the spiking layers of ``spikingnn/training/layers.py
 continuous neuron they discretise.
 
 Each Numba ``*_kernel`` stands beside its plain-NumPy ``*_reference`` with the same arguments and the same result
-(``tests/test_bptt_kernels.py``). Arrays are time-first, ``(T, B, H)``. ``prange`` runs over blocks of samples,
-which share no sum: results do not depend on the number of threads.
+(``tests/test_bptt_kernels.py``). Arrays are time-first, ``(T, B, H)``. The threads (``threads.run_parts``) take
+blocks of whole samples, which share no sum: results do not depend on the number of threads.
 """
 from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import prange
 
 from spikingnn.kernels.projection import copy_into
 from spikingnn.kernels.surrogates import surrogate_grad, surrogate_grad_into, surrogate_smooth
+from spikingnn.kernels.threads import run_parts
 
 RESET_SUBTRACT, RESET_ZERO, READOUT = 0, 1, 2     # READOUT: never fires, never resets (a leaky integrator)
-N_BLOCKS = 8      # blocks of samples that the kernels of a layer step together (the threads share them out)
-
 
 def neuron_forward_reference(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
                              slope, smooth, reset_spikes):
@@ -87,25 +85,18 @@ def tiled(x, copies):
     return out
 
 
-@numba.njit(cache=True, inline="always")
-def sample_block(part, n_parts, batch, n):
-    """Block ``part`` of ``n_parts`` equal blocks of samples, as the range [lo, hi) of a flat (B * n) row."""
-    return part * batch // n_parts * n, (part + 1) * batch // n_parts * n
-
-
-@numba.njit(cache=True, parallel=True)
 def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
                           slope, smooth, reset_spikes):
     """Fast path of neuron_forward_reference: same arguments, same result.
 
     The neurons of different samples are independent, so each step runs over a whole block of samples at once: the
-    (B, H) step of an array is one row of B H values, cut into N_BLOCKS blocks, a thread each (long loops: the 10
-    output neurons of a classifier would otherwise loop 10 at a time). With recurrence each sample's spikes feed its
-    own neurons at the next step, one row of w_rec per spike, an explicit loop (slices of w_rec in that loop cost
-    more than the additions). Each step runs branch-free loops over the neurons of its block (membrane, spikes,
-    reset) so that they vectorise; they write v, thr and s in place. ``rho``, ``beta_adapt`` and ``slope`` should
-    have the arrays' dtype (the layers pass them so): a float64 number would turn float32 arithmetic into float64
-    and back.
+    (B, H) step of an array is one row of B H values, cut into one block of whole samples per thread
+    (``threads.run_parts``; long loops: the 10 output neurons of a classifier would otherwise loop 10 at a time).
+    With recurrence each sample's spikes feed its own neurons at the next step, one row of w_rec per spike, an
+    explicit loop (slices of w_rec in that loop cost more than the additions). Each step runs branch-free loops over
+    the neurons of its block (membrane, spikes, reset) so that they vectorise; they write v, thr and s in place.
+    ``rho``, ``beta_adapt`` and ``slope`` should have the arrays' dtype (the layers pass them so): a float64 number
+    would turn float32 arithmetic into float64 and back.
     """
     n_steps, batch, n = current.shape
     v, s, thr = np.empty_like(current), np.empty_like(current), np.empty_like(current)
@@ -113,22 +104,18 @@ def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, re
     flat = (n_steps, batch * n)
     current_f, v_f, s_f, thr_f = current.reshape(flat), v.reshape(flat), s.reshape(flat), thr.reshape(flat)
     reset_f = reset_spikes.reshape(flat) if fixed_reset else s_f
-    one = np.ones(1, current.dtype)[0]
-    n_parts = min(batch, N_BLOCKS)
-    for part in prange(n_parts):
-        lo, hi = sample_block(part, n_parts, batch, n)
-        forward_block(lo, hi, current_f, v_f, s_f, thr_f, reset_f, beta, v_threshold, rho, beta_adapt, w_rec,
-                      reset_code, surrogate_code, slope, smooth, fixed_reset, one)
+    run_parts(forward_block, batch, current_f, v_f, s_f, thr_f, reset_f, beta, v_threshold, rho, beta_adapt, w_rec,
+              reset_code, surrogate_code, slope, smooth, fixed_reset, current.dtype.type(1))
     return v, s, thr
 
 
-@numba.njit(cache=True, error_model="numpy")
-def forward_block(lo, hi, current_f, v_f, s_f, thr_f, reset_f, beta, v_threshold, rho, beta_adapt, w_rec,
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def forward_block(first, end, current_f, v_f, s_f, thr_f, reset_f, beta, v_threshold, rho, beta_adapt, w_rec,
                   reset_code, surrogate_code, slope, smooth, fixed_reset, one):
-    """neuron_forward_kernel's work on the neurons [lo, hi) (whole samples) of its (T, B H) arrays. A function of
-    its own, not the body of the parallel loop: Numba's parallel passes then see a call instead of all this code,
-    which a cold start pays for (the default run's first compile: 32.6-34.7 s before, 29.8-31.3 s after)."""
-    n_steps, n, width = current_f.shape[0], beta.size, hi - lo
+    """neuron_forward_kernel's work on the samples [first, end) of its (T, B H) arrays, the neurons [lo, hi)."""
+    n_steps, n = current_f.shape[0], beta.size
+    lo, hi = first * n, end * n
+    width = hi - lo
     recurrent = w_rec.size > 0
     beta_p, v_threshold_p = tiled(beta, width // n), tiled(v_threshold, width // n)
     u, s_prev, a, i = np.zeros(width, v_f.dtype), np.zeros(width, v_f.dtype), np.zeros(width, v_f.dtype), \
@@ -197,7 +184,6 @@ def neuron_backward_reference(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_
     return dv, dthr
 
 
-@numba.njit(cache=True, parallel=True)
 def neuron_backward_kernel(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec, reset_code, detach_reset,
                            surrogate_code, slope, reset_spikes):
     """Fast path of neuron_backward_reference: same arguments, same result, by blocks of samples as in
@@ -216,22 +202,19 @@ def neuron_backward_kernel(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec
     dv_f, dthr_f = dv.reshape(flat), dthr.reshape(flat)
     reset_f = reset_spikes.reshape(flat) if fixed_reset else s_f
     d_v_out_f = d_v_out.reshape(flat) if has_dv_out else d_s_f
-    one = np.ones(1, v.dtype)[0]
     w_rec_t = np.ascontiguousarray(w_rec.T)     # dv[t+1] @ w_rec.T as rows added in turn: vectorises
-    n_parts = min(batch, N_BLOCKS)
-    for part in prange(n_parts):
-        lo, hi = sample_block(part, n_parts, batch, n)
-        backward_block(lo, hi, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, beta, rho, beta_adapt,
-                       w_rec_t, reset_code, detach_reset, surrogate_code, slope, fixed_reset, has_dv_out, one)
+    run_parts(backward_block, batch, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, beta, rho, beta_adapt,
+              w_rec_t, reset_code, detach_reset, surrogate_code, slope, fixed_reset, has_dv_out, v.dtype.type(1))
     return dv, dthr
 
 
-@numba.njit(cache=True, error_model="numpy")
-def backward_block(lo, hi, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, beta, rho, beta_adapt, w_rec_t,
-                   reset_code, detach_reset, surrogate_code, slope, fixed_reset, has_dv_out, one):
-    """neuron_backward_kernel's work on the neurons [lo, hi) (whole samples) of its (T, B H) arrays (a function
-    of its own for the reason given at forward_block)."""
-    n_steps, n, width = v_f.shape[0], beta.size, hi - lo
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def backward_block(first, end, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, beta, rho, beta_adapt,
+                   w_rec_t, reset_code, detach_reset, surrogate_code, slope, fixed_reset, has_dv_out, one):
+    """neuron_backward_kernel's work on the samples [first, end) of its (T, B H) arrays, the neurons [lo, hi)."""
+    n_steps, n = v_f.shape[0], beta.size
+    lo, hi = first * n, end * n
+    width = hi - lo
     recurrent = w_rec_t.size > 0
     subtract, keep_reset = reset_code != RESET_ZERO, not detach_reset
     zero = 0 * one

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import prange
+
+from spikingnn.kernels.threads import run_parts
 
 # A weight gradient is summed in (at most) N_CHUNKS partial sums, one per chunk of the batch, added in a fixed order:
 # fixed, not the thread count, so that results do not depend on it. Each partial is a whole (n_in, n_out) array to
@@ -61,13 +62,19 @@ def spike_current_reference(spikes, weights, bias):
     return project(spikes, weights) + bias
 
 
-@numba.njit(cache=True, parallel=True)
 def spike_current_kernel(spikes, weights, bias):
-    """Fast path of spike_current_reference: one weight row added per non-zero input."""
-    num_steps, batch, n_in = spikes.shape
-    n = weights.shape[1]
-    current = np.empty((num_steps, batch, n), weights.dtype)
-    for b in prange(batch):
+    """Fast path of spike_current_reference: one weight row added per non-zero input, the threads taking blocks of
+    samples (``spike_current_block``)."""
+    current = np.empty((spikes.shape[0], spikes.shape[1], weights.shape[1]), weights.dtype)
+    run_parts(spike_current_block, spikes.shape[1], spikes, weights, bias, current)
+    return current
+
+
+@numba.njit(cache=True, nogil=True)
+def spike_current_block(first, end, spikes, weights, bias, current):
+    """spike_current_kernel's work on the samples [first, end), written into ``current`` (T, B, H)."""
+    num_steps, n_in, n = spikes.shape[0], spikes.shape[2], weights.shape[1]
+    for b in range(first, end):
         for t in range(num_steps):
             copy_into(current[t, b], bias)
             for j in range(n_in):
@@ -75,7 +82,6 @@ def spike_current_kernel(spikes, weights, bias):
                 if x != 0.0:
                     for h in range(n):
                         current[t, b, h] += x * weights[j, h]
-    return current
 
 
 def spike_weight_grad_reference(spikes, d_current):
@@ -83,14 +89,20 @@ def spike_weight_grad_reference(spikes, d_current):
     return spikes.reshape(-1, spikes.shape[2]).T @ d_current.reshape(-1, d_current.shape[2])
 
 
-@numba.njit(cache=True, parallel=True)
 def spike_weight_grad_kernel(spikes, d_current):
-    """Fast path of spike_weight_grad_reference: a partial dW per chunk of the batch, summed in a fixed order."""
+    """Fast path of spike_weight_grad_reference: a partial dW per chunk of the batch (``spike_weight_grad_block``),
+    summed in a fixed order."""
+    partial = np.zeros((min(spikes.shape[1], N_CHUNKS), spikes.shape[2], d_current.shape[2]), d_current.dtype)
+    run_parts(spike_weight_grad_block, partial.shape[0], spikes, d_current, partial)
+    return sum_chunks(partial)
+
+
+@numba.njit(cache=True, nogil=True)
+def spike_weight_grad_block(first, end, spikes, d_current, partial):
+    """spike_weight_grad_kernel's work on the chunks [first, end) of the batch, each into its partial[chunk]."""
     num_steps, batch, n_in = spikes.shape
-    n = d_current.shape[2]
-    n_chunks = min(batch, N_CHUNKS)
-    partial = np.zeros((n_chunks, n_in, n), d_current.dtype)
-    for chunk in prange(n_chunks):
+    n, n_chunks = d_current.shape[2], partial.shape[0]
+    for chunk in range(first, end):
         for b in range(chunk * batch // n_chunks, (chunk + 1) * batch // n_chunks):
             for t in range(num_steps):
                 for j in range(n_in):
@@ -98,7 +110,6 @@ def spike_weight_grad_kernel(spikes, d_current):
                     if x != 0.0:
                         for h in range(n):
                             partial[chunk, j, h] += x * d_current[t, b, h]
-    return sum_chunks(partial)
 
 
 @numba.njit(cache=True)

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import prange
 
 from spikingnn.kernels.projection import N_CHUNKS, add_into, add_scaled_into, copy_into, project, sum_chunks
+from spikingnn.kernels.threads import run_parts
 
 
 def nonzero_levels_reference(levels):
@@ -77,7 +77,6 @@ def rate_current_reference(pixel_index, pixel_level, offsets, random_bytes, num_
     return project(spikes.astype(weights.dtype), weights) + bias
 
 
-@numba.njit(cache=True, parallel=True)
 def rate_current_kernel(pixel_index, pixel_level, offsets, random_bytes, num_steps, weights, bias):
     """Fast path of rate_current_reference: the same sums, organised so that little is added at each step.
 
@@ -88,10 +87,19 @@ def rate_current_kernel(pixel_index, pixel_level, offsets, random_bytes, num_ste
 
     The per-step work is proportional to sum_j min(p_j, 1 - p_j) (~21 rows for MNIST) instead of
     sum_j p_j (~102 rows). The exceptions of a step are listed branch-free, then added two rows at a time.
+    The threads take blocks of samples (``rate_current_block``).
     """
-    batch, n = offsets.size - 1, weights.shape[1]
-    current = np.empty((num_steps, batch, n), weights.dtype)
-    for b in prange(batch):
+    current = np.empty((num_steps, offsets.size - 1, weights.shape[1]), weights.dtype)
+    run_parts(rate_current_block, offsets.size - 1, pixel_index, pixel_level, offsets, random_bytes, weights, bias,
+              current)
+    return current
+
+
+@numba.njit(cache=True, nogil=True)
+def rate_current_block(first, end, pixel_index, pixel_level, offsets, random_bytes, weights, bias, current):
+    """rate_current_kernel's work on the samples [first, end), written into ``current`` (T, B, H)."""
+    num_steps, n = current.shape[0], weights.shape[1]
+    for b in range(first, end):
         start, count = offsets[b], offsets[b + 1] - offsets[b]
         exceptions = np.empty(count + 1, np.int64)
         sign = np.empty(count + 1, weights.dtype)
@@ -114,7 +122,6 @@ def rate_current_kernel(pixel_index, pixel_level, offsets, random_bytes, num_ste
             if m % 2:
                 add_scaled_into(acc, sign[m - 1], weights[exceptions[m - 1]])
             copy_into(current[t, b], acc)
-    return current
 
 
 def rate_weight_grad_reference(pixel_index, pixel_level, offsets, random_bytes, d_current, n_inputs):
@@ -124,18 +131,26 @@ def rate_weight_grad_reference(pixel_index, pixel_level, offsets, random_bytes, 
     return spikes.reshape(-1, n_inputs).T.astype(d_current.dtype) @ d_current.reshape(-1, n)
 
 
-@numba.njit(cache=True, parallel=True)
 def rate_weight_grad_kernel(pixel_index, pixel_level, offsets, random_bytes, d_current, n_inputs):
     """Fast path of rate_weight_grad_reference, with the bright/dim split of rate_current_kernel:
 
         dW_j += sum_t dI[t] - sum_{t: j silent} dI[t]   (bright j),      dW_j += sum_{t: j fired} dI[t]   (dim j).
 
-    One partial dW per chunk of the batch (summed in a fixed order); the exception steps two at a time.
+    One partial dW per chunk of the batch (``rate_weight_grad_block``), summed in a fixed order; the exception
+    steps two at a time.
     """
+    partial = np.zeros((min(d_current.shape[1], N_CHUNKS), n_inputs, d_current.shape[2]), d_current.dtype)
+    run_parts(rate_weight_grad_block, partial.shape[0], pixel_index, pixel_level, offsets, random_bytes, d_current,
+              partial)
+    return sum_chunks(partial)
+
+
+@numba.njit(cache=True, nogil=True)
+def rate_weight_grad_block(first, end, pixel_index, pixel_level, offsets, random_bytes, d_current, partial):
+    """rate_weight_grad_kernel's work on the chunks [first, end) of the batch, each into its partial[chunk]."""
     num_steps, batch, n = d_current.shape
-    n_chunks = min(batch, N_CHUNKS)
-    partial = np.zeros((n_chunks, n_inputs, n), d_current.dtype)
-    for chunk in prange(n_chunks):
+    n_chunks = partial.shape[0]
+    for chunk in range(first, end):
         steps = np.empty(num_steps + 1, np.int64)
         total, signs = np.empty(n, d_current.dtype), np.ones(2, d_current.dtype)
         signs[1] = -1.0                              # signs[bright], in the arrays' dtype
@@ -161,4 +176,3 @@ def rate_weight_grad_kernel(pixel_index, pixel_level, offsets, random_bytes, d_c
                         row[h] += sign * (d_current[t1, b, h] + d_current[t2, b, h])
                 if m % 2:
                     add_scaled_into(row, sign, d_current[steps[m - 1], b])
-    return sum_chunks(partial)

@@ -1,0 +1,96 @@
+"""spikingnn.kernels.threads: the parts are shared out once each, at the same time, and errors come back."""
+import os
+import signal
+import threading
+
+import numba
+import pytest
+
+from spikingnn.kernels import threads
+
+
+@pytest.fixture
+def allowed(monkeypatch):
+    """Set how many threads run_parts may use (Numba's own limit may be 1 on a one-core machine)."""
+    return lambda n: monkeypatch.setattr(numba, "get_num_threads", lambda: n)
+
+
+@pytest.mark.parametrize("n_threads", [1, 2, 3, 5])
+@pytest.mark.parametrize("n_parts", [1, 2, 7, 19])
+def test_ranges_cover_every_part_once_on_at_most_the_allowed_threads(allowed, n_threads, n_parts):
+    allowed(n_threads)
+    calls, lock = [], threading.Lock()
+
+    def block(first, end, tag):
+        with lock:
+            calls.append((first, end, tag, threading.get_ident()))
+
+    threads.run_parts(block, n_parts, "tag")
+    ranges = sorted((first, end) for first, end, _, _ in calls)
+    assert ranges[0][0] == 0 and ranges[-1][1] == n_parts
+    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:])), ranges       # contiguous, no overlap
+    assert all(end > first for first, end in ranges)
+    assert len(calls) == min(n_threads, n_parts) == len({ident for *_, ident in calls})
+    assert {tag for _, _, tag, _ in calls} == {"tag"}
+    assert max(e - f for f, e in ranges) - min(e - f for f, e in ranges) <= 1  # balanced
+
+
+def test_the_threads_work_at_the_same_time(allowed):
+    """Three blocks that each wait for the other two finish only if they run concurrently."""
+    allowed(3)
+    barrier = threading.Barrier(3, timeout=10)
+    threads.run_parts(lambda first, end: barrier.wait(), 3)
+    assert not barrier.broken
+
+
+@pytest.mark.parametrize("failing", [0, 2])
+def test_an_error_in_any_thread_reaches_the_caller_after_every_thread_ended(allowed, failing):
+    allowed(3)
+    finished = []
+
+    def block(first, end):
+        if first == failing:
+            raise ValueError(f"part {first}")
+        threading.Event().wait(0.05)
+        finished.append(first)
+
+    with pytest.raises(ValueError, match=f"part {failing}"):
+        threads.run_parts(block, 3)
+    assert sorted(finished) == sorted({0, 1, 2} - {failing})
+    seen = []
+    threads.run_parts(lambda first, end: seen.append(first), 3)      # the helpers still serve the next call
+    assert sorted(seen) == [0, 1, 2]
+
+
+def test_a_second_caller_runs_alone_while_the_helpers_are_busy(allowed):
+    allowed(2)
+    inside, release, seen = threading.Event(), threading.Event(), []
+
+    def slow(first, end):
+        inside.set()
+        release.wait(10)
+
+    caller = threading.Thread(target=threads.run_parts, args=(slow, 2))
+    caller.start()
+    assert inside.wait(10)
+    threads.run_parts(lambda first, end: seen.append((first, end, threading.get_ident())), 4)
+    release.set()
+    caller.join(10)
+    assert seen == [(0, 4, threading.get_ident())]
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_a_forked_child_starts_threads_of_its_own(allowed):
+    allowed(2)
+    threads.run_parts(lambda first, end: None, 2)          # the parent's helper exists
+    pid = os.fork()
+    if pid == 0:                                            # the child: its copy of the helper has no thread
+        signal.alarm(10)                                    # a child waiting for a thread that is not there dies
+        seen = []
+        try:
+            threads.run_parts(lambda first, end: seen.append(first), 2)
+            os._exit(0 if sorted(seen) == [0, 1] else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
