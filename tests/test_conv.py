@@ -2,6 +2,9 @@
 sums they stand for, the hand-written BPTT of a conv network against finite differences for every parameter, and
 the architecture strings."""
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -91,6 +94,35 @@ def test_pooling_kernels_equal_their_references_and_route_the_gradient_to_the_ma
     np.testing.assert_allclose(np.sum(d_x * x), np.sum(d_pooled * pooled))
     d_sum = kernels.sum_pool_backward(d_pooled, size, x.shape[1:3])
     np.testing.assert_allclose(np.sum(d_sum * x), np.sum(d_pooled * kernels.sum_pool(x, size)))
+
+
+THREAD_CHECK = """
+import numba, numpy as np
+from spikingnn.kernels import conv
+rng = np.random.default_rng(3)
+x = ((rng.random((37, 9, 8, 3)) < 0.2) * rng.integers(1, 3, (37, 9, 8, 3))).astype(np.float32)
+weights, bias = rng.standard_normal((3, 3, 3, 4)).astype(np.float32), rng.standard_normal(4).astype(np.float32)
+d_current = rng.standard_normal((37, 5, 4, 4)).astype(np.float32)
+maps = rng.standard_normal((37, 9, 8, 4)).astype(np.float32)
+results = []
+for threads in (1, 2, 3):
+    numba.set_num_threads(threads)
+    pooled, argmax = conv.max_pool_kernel(maps, 2)
+    arrays = [conv.conv_current_kernel(x, weights, bias, 2, 1), conv.conv_weight_grad_kernel(x, d_current, 3, 2, 1),
+              conv.conv_input_grad_kernel(d_current, weights, (9, 8), 2, 1), pooled, argmax,
+              conv.max_pool_backward_kernel(d_current[:, :4], argmax, 2, (9, 8))]
+    results.append([a.tobytes() for a in arrays])
+print(numba.get_num_threads(), results[0] == results[1] == results[2])
+"""
+
+
+def test_kernels_do_not_depend_on_the_thread_count():
+    """Blocks of frames share no sum, the weight gradient is summed over fixed chunks in a fixed order: every conv
+    and pooling kernel is bit-identical with 1, 2 and 3 threads (37 frames: two col2im calls of 32 and 5 frames).
+    Run in a process of its own with 3 Numba threads, so that the comparison is made on a one-core machine too."""
+    env = dict(os.environ, NUMBA_NUM_THREADS="3")
+    out = subprocess.run([sys.executable, "-c", THREAD_CHECK], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["3", "True"], out.stderr
 
 
 @pytest.mark.parametrize("kind", ["max", "avg", "sum"])

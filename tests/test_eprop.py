@@ -2,6 +2,9 @@
 layers with the gradient stopped through the recurrent spikes and the reset; the read-out gradient against finite
 differences; the Numba kernel against its NumPy reference; memory that does not grow with T."""
 import itertools
+import os
+import subprocess
+import sys
 import tracemalloc
 
 import numpy as np
@@ -91,6 +94,42 @@ def test_kernel_matches_reference_in_float32(alif):
     for name, want, got in zip(NAMES, reference, fast):
         assert np.asarray(got).dtype in (np.float32, np.float64), name
         np.testing.assert_allclose(got, want, rtol=2e-4, atol=2e-5 * np.max(np.abs(want)), err_msg=name)
+
+
+THREAD_CHECK = """
+import numba, numpy as np
+from spikingnn.kernels import eprop, neuron_bptt, surrogates
+rng, f = np.random.default_rng(3), np.float32
+n_steps, batch, n_in, hidden, classes = 40, 9, 5, 7, 3
+x = (rng.random((n_steps, batch, n_in)) < 0.3).astype(f)
+w_in, w_rec = rng.normal(0, 0.8, (n_in, hidden)).astype(f), rng.normal(0, 0.5, (hidden, hidden)).astype(f)
+w_out, b_out = rng.normal(0, 1, (hidden, classes)).astype(f), rng.normal(0, 0.1, classes).astype(f)
+labels, loss_steps = rng.integers(0, classes, batch), np.arange(n_steps) >= 30
+neurons = [(np.full(hidden, 0.9, f), f(0), f(0)), (rng.uniform(0.8, 0.95, hidden).astype(f), f(0.97), f(0.2))]
+results, rates = [], []
+for threads in (1, 2, 3):
+    numba.set_num_threads(threads)
+    outputs = []
+    for beta, rho, beta_adapt in neurons:          # LIF with one leak (the per-presynaptic trace), then ALIF
+        outputs += eprop.eprop_gradients_kernel(x, labels, loss_steps, w_in, w_rec, w_out, b_out, w_out, beta,
+                                                np.full(hidden, 0.6, f), rho, beta_adapt, f(0.9),
+                                                neuron_bptt.RESET_SUBTRACT, surrogates.FAST_SIGMOID, f(3), f(0.5),
+                                                f(0.05))
+        rates.append(float(outputs[-1].mean()) / n_steps)
+    results.append([np.asarray(a).tobytes() for a in outputs])
+print(numba.get_num_threads(), results[0] == results[1] == results[2], min(rates), max(rates))
+"""
+
+
+def test_kernel_does_not_depend_on_the_thread_count():
+    """Chunks of the batch, each with its own traces and partial gradients added in a fixed order: the kernel is
+    bit-identical with 1, 2 and 3 threads (a batch of 9 in 4 chunks; LIF with the per-presynaptic trace, and ALIF).
+    Run in a process of its own with 3 Numba threads, so that the comparison is made on a one-core machine too."""
+    env = dict(os.environ, NUMBA_NUM_THREADS="3")
+    out = subprocess.run([sys.executable, "-c", THREAD_CHECK], env=env, capture_output=True, text=True, check=True)
+    threads, same, low, high = out.stdout.split()
+    assert (threads, same) == ("3", "True"), out.stderr
+    assert 0 < float(low) <= float(high) < 1, "the neurons should spike"
 
 
 def test_readout_gradient_matches_finite_differences():

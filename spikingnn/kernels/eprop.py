@@ -5,8 +5,9 @@ are in ``spikingnn/training/eprop.py``).
 Each Numba ``*_kernel`` stands beside its plain-NumPy ``*_reference`` with the same arguments and the same result
 (``tests/test_eprop.py``). Arrays are time-first, ``(T, B, n)``. Synapse ``i -> j`` indexes the presynaptic side
 ``i`` over the inputs first, then the hidden neurons (``i = n_in + k`` is the recurrent synapse from neuron k):
-W = [w_in; w_rec], shape (n_in + H, H). ``prange`` runs over 8 fixed chunks of the batch, each with its own traces
-and partial gradients, added in a fixed order: the result does not depend on the number of threads.
+W = [w_in; w_rec], shape (n_in + H, H). The threads (``threads.run_parts``) take the N_CHUNKS fixed chunks of the
+batch (``projection.N_CHUNKS``), each with its own traces and partial gradients, added in a fixed order: the result
+does not depend on the number of threads.
 
 The neuron step is the one of ``neuron_bptt.neuron_forward_kernel``, through the same helpers (``adapt_and_leak``,
 ``fires``, ``after_reset``): e-prop runs it one step at a time, interleaved with the traces, where that kernel runs
@@ -16,11 +17,11 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import prange
 
 from spikingnn.kernels.neuron_bptt import RESET_SUBTRACT, adapt_and_leak, after_reset, fires
 from spikingnn.kernels.projection import N_CHUNKS, add_scaled_into, copy_into, sum_chunks
 from spikingnn.kernels.surrogates import surrogate_grad, surrogate_grad_into
+from spikingnn.kernels.threads import run_parts
 
 
 def eprop_gradients_reference(x, labels, loss_steps, w_in, w_rec, w_out, b_out, feedback, beta, v_threshold, rho,
@@ -119,10 +120,10 @@ def presynaptic_traces(z_bar, e_bar, e_sum, pre, psi, beta, kappa):
             e_sum[i, h] += e
 
 
-@numba.njit(cache=True, parallel=True, error_model="numpy")
 def eprop_gradients_kernel(x, labels, loss_steps, w_in, w_rec, w_out, b_out, feedback, beta, v_threshold, rho,
                            beta_adapt, kappa, reset_code, surrogate_code, slope, rate_reg, target_rate):
-    """Fast path of eprop_gradients_reference: same arguments, same result (a thread per chunk of the batch).
+    """Fast path of eprop_gradients_reference: same arguments, same result, the threads taking chunks of the batch
+    (``eprop_gradients_block``).
 
     The input and recurrent currents are summed over the active presynaptic units only (one weight row each); the
     traces are updated for every synapse (``synapse_traces``; for LIF with a shared leak and reset by subtraction,
@@ -130,6 +131,28 @@ def eprop_gradients_kernel(x, labels, loss_steps, w_in, w_rec, w_out, b_out, fee
     (elsewhere the learning signal is zero). Scalars should have the arrays' dtype, as for the other training
     kernels.
     """
+    _, batch, n_in = x.shape
+    n_hidden, n_classes = w_out.shape
+    dtype = w_in.dtype
+    n_chunks = min(batch, N_CHUNKS)
+    partial_w = np.zeros((n_chunks, n_in + n_hidden, n_hidden), dtype)
+    partial_out = np.zeros((n_chunks, n_hidden, n_classes), dtype)
+    partial_b = np.zeros((n_chunks, 1, n_classes), dtype)
+    losses, scores, counts = np.zeros(batch), np.zeros((batch, n_classes), dtype), np.zeros((batch, n_hidden), dtype)
+    run_parts(eprop_gradients_block, n_chunks, x, labels, loss_steps, w_in, w_rec, w_out, b_out, feedback, beta,
+              v_threshold, rho, beta_adapt, kappa, reset_code, surrogate_code, slope, rate_reg, target_rate, partial_w,
+              partial_out, partial_b, losses, scores, counts)
+    d_w = sum_chunks(partial_w)
+    loss = float(np.cumsum(losses)[-1])     # sample after sample, as before (np.sum adds pairwise: other roundings)
+    return d_w[:n_in].copy(), d_w[n_in:].copy(), sum_chunks(partial_out), sum_chunks(partial_b)[0], loss, scores, counts
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def eprop_gradients_block(first, end, x, labels, loss_steps, w_in, w_rec, w_out, b_out, feedback, beta, v_threshold,
+                          rho, beta_adapt, kappa, reset_code, surrogate_code, slope, rate_reg, target_rate, partial_w,
+                          partial_out, partial_b, losses, scores, counts):
+    """eprop_gradients_kernel's work on the chunks [first, end) of the batch, each into its partial_w[chunk],
+    partial_out[chunk] and partial_b[chunk], and its samples' losses, scores and counts."""
     n_steps, batch, n_in = x.shape
     n_hidden, n_classes = w_out.shape
     n_pre = n_in + n_hidden
@@ -139,16 +162,12 @@ def eprop_gradients_kernel(x, labels, loss_steps, w_in, w_rec, w_out, b_out, fee
     for t in range(n_steps):
         n_loss += loss_steps[t]
     per_loss = one / (n_loss * batch)
-    n_chunks = min(batch, N_CHUNKS)
+    n_chunks = partial_w.shape[0]
     shared_trace = beta_adapt == 0 and reset_code == RESET_SUBTRACT
     for h in range(n_hidden):
         shared_trace &= beta[h] == beta[0]
     n_synapse_traces = 0 if shared_trace else n_pre
-    partial_w = np.zeros((n_chunks, n_pre, n_hidden), dtype)
-    partial_out = np.zeros((n_chunks, n_hidden, n_classes), dtype)
-    partial_b = np.zeros((n_chunks, 1, n_classes), dtype)
-    losses, scores, counts = np.zeros(batch), np.zeros((batch, n_classes), dtype), np.zeros((batch, n_hidden), dtype)
-    for chunk in prange(n_chunks):
+    for chunk in range(first, end):
         eps_u, eps_a = np.empty((n_synapse_traces, n_hidden), dtype), np.empty((n_synapse_traces, n_hidden), dtype)
         e_bar, e_sum = np.empty((n_pre, n_hidden), dtype), np.empty((n_pre, n_hidden), dtype)
         z_bar = np.empty(n_pre, dtype)
@@ -215,6 +234,3 @@ def eprop_gradients_kernel(x, labels, loss_steps, w_in, w_rec, w_out, b_out, fee
             for i in range(n_pre):
                 for h in range(n_hidden):
                     d_w[i, h] += signal[h] * e_sum[i, h]
-    d_w = sum_chunks(partial_w)
-    return (d_w[:n_in].copy(), d_w[n_in:].copy(), sum_chunks(partial_out), sum_chunks(partial_b)[0],
-            losses.sum(), scores, counts)
