@@ -146,7 +146,8 @@ for threads in (1, 2, 3):
     grads = neuron_bptt.neuron_backward_kernel(d_current, d_current, v, s, thr, beta, one / 2, one, w_rec, 0, False,
                                                0, 3 * one, empty)
     arrays = [rate_input.rate_weight_grad_kernel(*r[:4], d_current, r.n_inputs),
-              rate_input.rate_current_kernel(*r[:5], weights, bias), projection.spike_current_kernel(spikes, weights, bias),
+              rate_input.rate_current_kernel(*r[:5], weights, bias),
+              projection.spike_current_kernel(spikes, weights, bias),
               projection.spike_weight_grad_kernel(spikes, d_current[..., :5]), v, s, thr, *grads]
     results.append([a.tobytes() for a in arrays])
 print(numba.get_num_threads(), results[0] == results[1] == results[2], float(s.mean()))

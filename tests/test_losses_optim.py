@@ -91,6 +91,20 @@ def test_adam_first_step_is_lr_times_sign():
     np.testing.assert_allclose(params["w"], [-0.1, 0.1], rtol=1e-6)
 
 
+def test_adam_updates_matrices_in_place_through_flat_views():
+    """The kernel sees 1-D views: a 2-D parameter and its moments change in place; a strided one is refused."""
+    params = {"w": np.zeros((2, 3), np.float32)}
+    state = Adam.init_state(params)
+    weights, moment = params["w"], state["m/w"]
+    Adam().step(params, {"w": np.arange(-3.0, 3.0).reshape(2, 3)}, state, 0.1)
+    assert params["w"] is weights and state["m/w"] is moment
+    np.testing.assert_allclose(weights, 0.1 * -np.sign(np.arange(-3.0, 3.0)).reshape(2, 3), atol=1e-5)
+    np.testing.assert_allclose(moment, 0.1 * np.arange(-3.0, 3.0).reshape(2, 3), rtol=1e-6)
+    strided = {"w": np.zeros((3, 4), np.float32)[:, ::2]}
+    with pytest.raises(ValueError, match="C-contiguous"):
+        Adam().step(strided, {"w": np.ones((3, 2))}, Adam.init_state(strided), 0.1)
+
+
 def test_weight_decay_shrinks_without_gradient():
     """SGD without momentum, zero gradient: p <- p (1 - lr wd) at every step."""
     params = {"w": np.array([2.0])}
@@ -135,7 +149,7 @@ def test_adam_kernel_matches_numpy_reference(dtype, rtol, weight_decay):
     for k in range(1, 6):
         g = rng.standard_normal((6, 5)).astype(dtype)
         hyper = (1e-2, 0.9, 0.999, 1 - 0.9 ** k, 1 - 0.999 ** k, 1e-8, weight_decay)
-        adam_update_kernel(fast[0], g, fast[1], fast[2], *hyper)
+        adam_update_kernel(*(a.reshape(-1) for a in (fast[0], g, fast[1], fast[2])), *hyper)
         adam_update_reference(slow[0], g, slow[1], slow[2], *hyper)
     for a, b in zip(fast, slow):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-7 if dtype == np.float32 else 0.0)

@@ -13,7 +13,7 @@ import pytest
 
 TRAIN_AND_REPORT = """
 import json, numpy as np
-from spikingnn.kernels import neuron_bptt, rate_input
+from spikingnn.kernels import neuron_bptt, optim, rate_input
 from spikingnn.training import model
 model.compile_backward_elsewhere = lambda dtype: (lambda: None)     # only the first process's kernels count here
 from spikingnn.training.model import SNNClassifier
@@ -22,7 +22,8 @@ SNNClassifier(hidden=(20,), num_steps=5, epochs=1).fit(rng.integers(0, 256, (8, 
                                                        np.arange(8) % 2, progress=False)
 print(json.dumps({kernel.__name__: {"hits": sum(kernel.stats.cache_hits.values()),
                                     "misses": sum(kernel.stats.cache_misses.values())}
-                  for kernel in (neuron_bptt.backward_block, rate_input.rate_weight_grad_block)}))
+                  for kernel in (neuron_bptt.backward_block, rate_input.rate_weight_grad_block,
+                                 optim.adam_update_kernel)}))
 """
 
 

@@ -143,8 +143,8 @@ def eprop_gradients_kernel(x, labels, loss_steps, w_in, w_rec, w_out, b_out, fee
               v_threshold, rho, beta_adapt, kappa, reset_code, surrogate_code, slope, rate_reg, target_rate, partial_w,
               partial_out, partial_b, losses, scores, counts)
     d_w = sum_chunks(partial_w)
-    loss = float(np.cumsum(losses)[-1])     # sample after sample, as before (np.sum adds pairwise: other roundings)
-    return d_w[:n_in].copy(), d_w[n_in:].copy(), sum_chunks(partial_out), sum_chunks(partial_b)[0], loss, scores, counts
+    return (d_w[:n_in].copy(), d_w[n_in:].copy(), sum_chunks(partial_out), sum_chunks(partial_b)[0],
+            float(losses.sum()), scores, counts)
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

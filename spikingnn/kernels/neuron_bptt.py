@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from spikingnn.kernels.projection import copy_into
+from spikingnn.kernels.projection import copy_into, fill
 from spikingnn.kernels.surrogates import surrogate_grad, surrogate_grad_into, surrogate_smooth
 from spikingnn.kernels.threads import run_parts
 
@@ -76,15 +76,6 @@ def after_reset(v, thr, r, reset_code, one):
     return v * (one - r) if reset_code == RESET_ZERO else v - thr * r
 
 
-@numba.njit(cache=True, inline="always")
-def tiled(x, copies):
-    """x repeated ``copies`` times, end to end: the per-neuron parameters of a block of samples."""
-    out = np.empty(copies * x.size, x.dtype)
-    for c in range(copies):
-        copy_into(out[c * x.size:(c + 1) * x.size], x)
-    return out
-
-
 def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
                           slope, smooth, reset_spikes):
     """Fast path of neuron_forward_reference: same arguments, same result.
@@ -104,22 +95,24 @@ def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, re
     flat = (n_steps, batch * n)
     current_f, v_f, s_f, thr_f = current.reshape(flat), v.reshape(flat), s.reshape(flat), thr.reshape(flat)
     reset_f = reset_spikes.reshape(flat) if fixed_reset else s_f
-    run_parts(forward_block, batch, current_f, v_f, s_f, thr_f, reset_f, beta, v_threshold, rho, beta_adapt, w_rec,
-              reset_code, surrogate_code, slope, smooth, fixed_reset, current.dtype.type(1))
+    state = np.zeros((4, batch * n), current.dtype)      # u, s[t-1], a, i of every neuron of the batch
+    run_parts(forward_block, batch, n, current_f, v_f, s_f, thr_f, reset_f, np.tile(beta, batch),
+              np.tile(v_threshold, batch), rho, beta_adapt, w_rec, reset_code, surrogate_code, slope, smooth,
+              fixed_reset, current.dtype.type(1), state)
     return v, s, thr
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def forward_block(first, end, current_f, v_f, s_f, thr_f, reset_f, beta, v_threshold, rho, beta_adapt, w_rec,
-                  reset_code, surrogate_code, slope, smooth, fixed_reset, one):
-    """neuron_forward_kernel's work on the samples [first, end) of its (T, B H) arrays, the neurons [lo, hi)."""
-    n_steps, n = current_f.shape[0], beta.size
-    lo, hi = first * n, end * n
-    width = hi - lo
-    recurrent = w_rec.size > 0
-    beta_p, v_threshold_p = tiled(beta, width // n), tiled(v_threshold, width // n)
-    u, s_prev, a, i = np.zeros(width, v_f.dtype), np.zeros(width, v_f.dtype), np.zeros(width, v_f.dtype), \
-        np.empty(width, v_f.dtype)
+def forward_block(first, end, n, current_f, v_f, s_f, thr_f, reset_f, beta_b, v_threshold_b, rho, beta_adapt, w_rec,
+                  reset_code, surrogate_code, slope, smooth, fixed_reset, one, state):
+    """neuron_forward_kernel's work on the samples [first, end) of its (T, B n) arrays, the neurons [lo, hi).
+    beta_b, v_threshold_b: the parameters of every neuron of the batch (B n,); state (4, B n): the neurons' u,
+    s[t-1], a and input from zero (arrays made by the caller: each allocation inside costs a first run's compiler
+    a fraction of a second)."""
+    n_steps, lo, hi = current_f.shape[0], first * n, end * n
+    width, recurrent = hi - lo, w_rec.size > 0
+    beta_p, v_threshold_p = beta_b[lo:hi], v_threshold_b[lo:hi]
+    u, s_prev, a, i = state[0, lo:hi], state[1, lo:hi], state[2, lo:hi], state[3, lo:hi]
     for t in range(n_steps):
         cur = current_f[t, lo:hi]
         if recurrent:       # each sample's spikes s[t-1] feed its own neurons: one row of w_rec per spike
@@ -136,7 +129,7 @@ def forward_block(first, end, current_f, v_f, s_f, thr_f, reset_f, beta, v_thres
             u[h] += cur[h]
             v_t[h] = u[h]
         if reset_code == READOUT:
-            s_prev[:] = 0.0
+            fill(s_prev, 0 * one)
         elif smooth:
             for h in range(width):
                 s_prev[h] = surrogate_smooth(surrogate_code, slope, v_t[h] - thr_t[h])
@@ -203,33 +196,33 @@ def neuron_backward_kernel(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec
     reset_f = reset_spikes.reshape(flat) if fixed_reset else s_f
     d_v_out_f = d_v_out.reshape(flat) if has_dv_out else d_s_f
     w_rec_t = np.ascontiguousarray(w_rec.T)     # dv[t+1] @ w_rec.T as rows added in turn: vectorises
-    run_parts(backward_block, batch, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, beta, rho, beta_adapt,
-              w_rec_t, reset_code, detach_reset, surrogate_code, slope, fixed_reset, has_dv_out, v.dtype.type(1))
+    state = np.zeros((4, batch * n), v.dtype)            # da[t+1], dv[t+1], g, dv[t+1] @ w_rec.T of every neuron
+    run_parts(backward_block, batch, n, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, np.tile(beta, batch),
+              rho, beta_adapt, w_rec_t, reset_code, detach_reset, surrogate_code, slope, fixed_reset, has_dv_out,
+              v.dtype.type(1), state)
     return dv, dthr
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def backward_block(first, end, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, beta, rho, beta_adapt,
-                   w_rec_t, reset_code, detach_reset, surrogate_code, slope, fixed_reset, has_dv_out, one):
-    """neuron_backward_kernel's work on the samples [first, end) of its (T, B H) arrays, the neurons [lo, hi)."""
-    n_steps, n = v_f.shape[0], beta.size
-    lo, hi = first * n, end * n
-    width = hi - lo
-    recurrent = w_rec_t.size > 0
+def backward_block(first, end, n, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, beta_b, rho, beta_adapt,
+                   w_rec_t, reset_code, detach_reset, surrogate_code, slope, fixed_reset, has_dv_out, one, state):
+    """neuron_backward_kernel's work on the samples [first, end) of its (T, B n) arrays, the neurons [lo, hi)
+    (beta_b and the zeroed state (4, B n) made by the caller, as for forward_block)."""
+    n_steps, lo, hi = v_f.shape[0], first * n, end * n
+    width, recurrent = hi - lo, w_rec_t.size > 0
     subtract, keep_reset = reset_code != RESET_ZERO, not detach_reset
     zero = 0 * one
-    beta_p = tiled(beta, width // n)
-    da, dv_next, g = np.zeros(width, v_f.dtype), np.zeros(width, v_f.dtype), np.empty(width, v_f.dtype)
-    d_recurrent = np.zeros(width, v_f.dtype)
+    beta_p = beta_b[lo:hi]
+    da, dv_next, g, d_recurrent = state[0, lo:hi], state[1, lo:hi], state[2, lo:hi], state[3, lo:hi]
     for t in range(n_steps - 1, -1, -1):
         v_t, thr_t, d_s_t, dv_t, dthr_t = v_f[t, lo:hi], thr_f[t, lo:hi], d_s_f[t, lo:hi], dv_f[t, lo:hi], \
             dthr_f[t, lo:hi]
         if reset_code == READOUT:
-            g[:] = 0.0
+            fill(g, zero)
         else:
             surrogate_grad_into(g, surrogate_code, slope, v_t, thr_t)
         if recurrent:       # dv[t+1] @ w_rec.T, sample by sample
-            d_recurrent[:] = zero
+            fill(d_recurrent, zero)
             for j in range(width):
                 sample, d_next = j - j % n, dv_next[j]
                 for h in range(n):

@@ -26,11 +26,12 @@ def adam_update_reference(p, g, m, v, lr, beta1, beta2, correction1, correction2
 
 @numba.njit(cache=True)
 def adam_update_kernel(p, g, m, v, lr, beta1, beta2, correction1, correction2, eps, weight_decay):
-    """Fast path of adam_update_reference: same arguments (contiguous arrays), same result, one sweep.
+    """Fast path of adam_update_reference: same arguments, as 1-D arrays (``Adam.step`` passes flat views of each
+    parameter: one compiled version serves weights and biases, and a first run compiles one, not two), same
+    result, one sweep.
 
     Give the scalars the arrays' dtype (``Adam.step`` does): float32 then stays float32 and vectorises.
     """
-    p, g, m, v = p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1)
     step, keep1, keep2 = lr / correction1, 1 - beta1, 1 - beta2
     for k in range(p.shape[0]):
         grad = g[k] + weight_decay * p[k]

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from spikingnn.kernels.projection import N_CHUNKS, add_into, add_scaled_into, copy_into, project, sum_chunks
+from spikingnn.kernels.projection import N_CHUNKS, add_into, add_scaled_into, copy_into, fill, project, sum_chunks
 from spikingnn.kernels.threads import run_parts
 
 
@@ -30,24 +30,27 @@ def nonzero_levels_reference(levels):
     return pixel.astype(np.int32), levels[sample, pixel].astype(np.uint16), offsets
 
 
-@numba.njit(cache=True)
 def nonzero_levels_kernel(levels):
-    """Fast path of nonzero_levels_reference: two passes over the batch (count, then copy), no temporaries."""
-    batch, n = levels.shape
-    offsets = np.zeros(batch + 1, np.int64)
-    for b in range(batch):
-        count = 0
-        for k in range(n):
-            count += levels[b, k] != 0
-        offsets[b + 1] = offsets[b] + count
-    index, level = np.empty(offsets[batch], np.int32), np.empty(offsets[batch], np.uint16)
-    for b in range(batch):
-        e = offsets[b]
-        for k in range(n):
+    """Fast path of nonzero_levels_reference: one pass over the batch (``nonzero_levels_block``) into arrays made
+    here for the most entries there can be (an allocation inside costs a first run's compiler a fraction of a
+    second), then cut to the entries found."""
+    index, level = np.empty(levels.size, np.int32), np.empty(levels.size, np.uint16)
+    offsets = np.empty(levels.shape[0] + 1, np.int64)
+    nonzero_levels_block(levels, index, level, offsets)
+    return index[:offsets[-1]], level[:offsets[-1]], offsets
+
+
+@numba.njit(cache=True)
+def nonzero_levels_block(levels, index, level, offsets):
+    """nonzero_levels_kernel's pass: the non-zero entries of each sample in turn into index and level, the running
+    count into offsets."""
+    e = offsets[0] = 0
+    for b in range(levels.shape[0]):
+        for k in range(levels.shape[1]):
             if levels[b, k] != 0:
                 index[e], level[e] = k, levels[b, k]
                 e += 1
-    return index, level, offsets
+        offsets[b + 1] = e
 
 
 def rate_spikes_reference(pixel_index, pixel_level, offsets, random_bytes, num_steps, n_inputs):
@@ -89,21 +92,26 @@ def rate_current_kernel(pixel_index, pixel_level, offsets, random_bytes, num_ste
     sum_j p_j (~102 rows). The exceptions of a step are listed branch-free, then added two rows at a time.
     The threads take blocks of samples (``rate_current_block``).
     """
-    current = np.empty((num_steps, offsets.size - 1, weights.shape[1]), weights.dtype)
-    run_parts(rate_current_block, offsets.size - 1, pixel_index, pixel_level, offsets, random_bytes, weights, bias,
-              current)
+    batch, n = offsets.size - 1, weights.shape[1]
+    current = np.empty((num_steps, batch, n), weights.dtype)
+    longest = int(np.diff(offsets).max(initial=0)) + 1        # a sample's exceptions at one step, at most
+    exceptions, signs = np.empty((batch, longest), np.int64), np.empty((batch, longest), weights.dtype)
+    run_parts(rate_current_block, batch, pixel_index, pixel_level, offsets, random_bytes, weights, bias, current,
+              exceptions, signs, np.empty((batch, 2, n), weights.dtype))
     return current
 
 
 @numba.njit(cache=True, nogil=True)
-def rate_current_block(first, end, pixel_index, pixel_level, offsets, random_bytes, weights, bias, current):
-    """rate_current_kernel's work on the samples [first, end), written into ``current`` (T, B, H)."""
+def rate_current_block(first, end, pixel_index, pixel_level, offsets, random_bytes, weights, bias, current,
+                       exceptions_b, signs_b, sums_b):
+    """rate_current_kernel's work on the samples [first, end), written into ``current`` (T, B, H). Each sample's
+    scratch comes from the caller (an allocation inside costs a first run's compiler a fraction of a second):
+    exceptions_b, signs_b (B, >= pixels + 1), sums_b (B, 2, H) for the base and the step's current."""
     num_steps, n = current.shape[0], weights.shape[1]
     for b in range(first, end):
         start, count = offsets[b], offsets[b + 1] - offsets[b]
-        exceptions = np.empty(count + 1, np.int64)
-        sign = np.empty(count + 1, weights.dtype)
-        base, acc = bias.copy(), np.empty(n, weights.dtype)
+        exceptions, sign, base, acc = exceptions_b[b], signs_b[b], sums_b[b, 0], sums_b[b, 1]
+        copy_into(base, bias)
         for k in range(count):
             if pixel_level[start + k] > 128:
                 add_into(base, weights[pixel_index[start + k]])
@@ -139,24 +147,27 @@ def rate_weight_grad_kernel(pixel_index, pixel_level, offsets, random_bytes, d_c
     One partial dW per chunk of the batch (``rate_weight_grad_block``), summed in a fixed order; the exception
     steps two at a time.
     """
-    partial = np.zeros((min(d_current.shape[1], N_CHUNKS), n_inputs, d_current.shape[2]), d_current.dtype)
+    num_steps, batch, n = d_current.shape
+    partial = np.zeros((min(batch, N_CHUNKS), n_inputs, n), d_current.dtype)
     run_parts(rate_weight_grad_block, partial.shape[0], pixel_index, pixel_level, offsets, random_bytes, d_current,
-              partial)
+              partial, np.empty((partial.shape[0], num_steps + 1), np.int64),
+              np.empty((partial.shape[0], n), d_current.dtype), d_current.dtype.type(1))
     return sum_chunks(partial)
 
 
 @numba.njit(cache=True, nogil=True)
-def rate_weight_grad_block(first, end, pixel_index, pixel_level, offsets, random_bytes, d_current, partial):
-    """rate_weight_grad_kernel's work on the chunks [first, end) of the batch, each into its partial[chunk]."""
+def rate_weight_grad_block(first, end, pixel_index, pixel_level, offsets, random_bytes, d_current, partial, steps_c,
+                           totals_c, one):
+    """rate_weight_grad_kernel's work on the chunks [first, end) of the batch, each into its partial[chunk], with
+    the chunk's scratch from the caller: steps_c (chunks, T + 1), totals_c (chunks, H); ``one`` in the arrays'
+    dtype."""
     num_steps, batch, n = d_current.shape
     n_chunks = partial.shape[0]
     for chunk in range(first, end):
-        steps = np.empty(num_steps + 1, np.int64)
-        total, signs = np.empty(n, d_current.dtype), np.ones(2, d_current.dtype)
-        signs[1] = -1.0                              # signs[bright], in the arrays' dtype
+        steps, total = steps_c[chunk], totals_c[chunk]
         for b in range(chunk * batch // n_chunks, (chunk + 1) * batch // n_chunks):
             start, count = offsets[b], offsets[b + 1] - offsets[b]
-            total[:] = 0.0
+            fill(total, one - one)
             for t in range(num_steps):
                 add_into(total, d_current[t, b])
             for k in range(count):
@@ -169,7 +180,7 @@ def rate_weight_grad_block(first, end, pixel_index, pixel_level, offsets, random
                 row = partial[chunk, j]
                 if bright:
                     add_into(row, total)
-                sign = signs[int(bright)]
+                sign = -one if bright else one
                 for q in range(0, m - 1, 2):
                     t1, t2 = steps[q], steps[q + 1]
                     for h in range(n):

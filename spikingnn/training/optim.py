@@ -48,9 +48,9 @@ class Adam:
         for name, g in grads.items():    # the update, written out: kernels.optim.adam_update_reference
             p = params[name]
             number = p.dtype.type        # scalars in the parameters' dtype: float32 arithmetic stays float32
-            adam_update_kernel(p, np.ascontiguousarray(g, p.dtype), state[f"m/{name}"], state[f"v/{name}"],
-                               *map(number, (lr, self.beta1, self.beta2, correction1, correction2, self.eps,
-                                             self.weight_decay)))
+            arrays = (p, np.ascontiguousarray(g, p.dtype), state[f"m/{name}"], state[f"v/{name}"])
+            adam_update_kernel(*(flat_view(a) for a in arrays), *map(number, (
+                lr, self.beta1, self.beta2, correction1, correction2, self.eps, self.weight_decay)))
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,13 @@ class LRSchedule:
             progress = min(epoch / self.total_epochs, 1.0)
             return self.lr_min + (base_lr - self.lr_min) * 0.5 * (1.0 + np.cos(np.pi * progress))
         return base_lr
+
+
+def flat_view(array: np.ndarray) -> np.ndarray:
+    """``array`` as a 1-D view, for the kernels that update it in place (a flattened copy would leave it as it was)."""
+    if not array.flags.c_contiguous:
+        raise ValueError(f"a parameter or optimiser state of shape {array.shape} must be C-contiguous")
+    return array.reshape(-1)
 
 
 def clip_grad_norm(grads: dict, max_norm: float | None) -> float:

@@ -2,7 +2,8 @@
 
 Numba compiles a kernel in the process that first calls it, one at a time. A first training run (nothing in
 Numba's on-disk cache) spent ~30 s compiling on this project's 2-core machine, almost all of it in Numba's passes
-and LLVM on one core, about half of it on the kernels of the backward pass. ``compile_backward_elsewhere`` starts a
+and LLVM on one core, about half of it on the kernels of the backward pass (and the optimiser's step, which comes
+after it). ``compile_backward_elsewhere`` starts a
 second Python process that compiles those into the same cache (``compile_backward``: each called once on tiny
 arrays of the training dtype, through the same layer functions as training, so with the same argument types);
 meanwhile this process compiles the forward kernels of its first batch, then waits for the other before its first
@@ -20,11 +21,12 @@ WAIT_SECONDS = 600      # far above a compile; then this process compiles the re
 
 
 def compile_backward(dtype) -> None:
-    """Run the backward kernels of a rate-coded network once, on tiny arrays of ``dtype``: the neurons' BPTT and
-    the input layer's weight gradient (the event kernels of hidden spikes are left to the first run: most runs
-    never call them, and this process should not finish after the other's forward pass)."""
+    """Run the backward kernels of a rate-coded network once, on tiny arrays of ``dtype``: the neurons' BPTT, the
+    input layer's weight gradient and Adam's step (the event kernels of hidden spikes are left to the first run:
+    most runs never call them, and this process should not finish after the other's forward pass)."""
     from spikingnn.training.encoders import rate_input
     from spikingnn.training.layers import NeuronCache, NeuronSpec, RateCache, neuron_backward, rate_dense_backward
+    from spikingnn.training.optim import Adam
 
     dtype = np.dtype(dtype)
     rng = np.random.default_rng(0)
@@ -36,6 +38,8 @@ def compile_backward(dtype) -> None:
     d_current, _ = neuron_backward(v, None, cache)
     encoded = rate_input(rng.integers(0, 257, (batch, n_in)).astype(np.uint16), steps, rng, "numpy")
     rate_dense_backward(d_current, RateCache(encoded, "numba"))
+    params = {"w": np.zeros((2, 2), dtype)}
+    Adam().step(params, {"w": np.ones((2, 2), dtype)}, Adam.init_state(params), 1e-3)
 
 
 def compile_backward_elsewhere(dtype):
