@@ -32,10 +32,11 @@ def _neuron_case(rng, recurrent, alif, fixed_reset, smooth, batch=BATCH):
 GRID = list(itertools.product([0, 1, 2], [False, True], [False, True], [False, True], [False, True], [0, 1, 2, 3]))
 
 
-# Batches of 5 and 19 samples: with 2 threads, blocks of 2 + 3 and 9 + 10 samples (other thread counts: below).
+# A batch of 5 runs one sample per block; 19 samples (over N_BLOCKS) run the kernels' blocks of 2 and 3 samples.
 @pytest.mark.parametrize("batch", [BATCH, 19])
 @pytest.mark.parametrize("reset_code,recurrent,alif,fixed_reset,smooth,code", GRID)
 def test_neuron_kernels_match_reference(reset_code, recurrent, alif, fixed_reset, smooth, code, batch):
+    assert 19 > neuron_bptt.N_BLOCKS
     rng = np.random.default_rng(reset_code + 2 * recurrent + 4 * alif + 8 * fixed_reset + 16 * smooth + 32 * code)
     current, beta, thr, rho, b_adapt, w_rec, reset_spikes, smooth = _neuron_case(rng, recurrent, alif, fixed_reset,
                                                                                  smooth, batch)

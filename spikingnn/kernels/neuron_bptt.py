@@ -11,11 +11,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from spikingnn.kernels.projection import copy_into, fill
+from spikingnn.kernels.projection import copy_into, fill, scratch
 from spikingnn.kernels.surrogates import surrogate_grad, surrogate_grad_into, surrogate_smooth
 from spikingnn.kernels.threads import run_parts
 
 RESET_SUBTRACT, RESET_ZERO, READOUT = 0, 1, 2     # READOUT: never fires, never resets (a leaky integrator)
+N_BLOCKS = 8      # blocks of samples that the kernels of a layer step together (the threads share them out)
 
 def neuron_forward_reference(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
                              slope, smooth, reset_spikes):
@@ -76,18 +77,30 @@ def after_reset(v, thr, r, reset_code, one):
     return v * (one - r) if reset_code == RESET_ZERO else v - thr * r
 
 
+@numba.njit(cache=True, inline="always")
+def tiled(x, copies):
+    """x repeated ``copies`` times, end to end: the per-neuron parameters of a block of samples (a new array, for
+    the reason given at ``projection.scratch``)."""
+    out = scratch(copies * x.size, x)
+    for c in range(copies):
+        copy_into(out[c * x.size:(c + 1) * x.size], x)
+    return out
+
+
 def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
                           slope, smooth, reset_spikes):
     """Fast path of neuron_forward_reference: same arguments, same result.
 
     The neurons of different samples are independent, so each step runs over a whole block of samples at once: the
-    (B, H) step of an array is one row of B H values, cut into one block of whole samples per thread
-    (``threads.run_parts``; long loops: the 10 output neurons of a classifier would otherwise loop 10 at a time).
-    With recurrence each sample's spikes feed its own neurons at the next step, one row of w_rec per spike, an
-    explicit loop (slices of w_rec in that loop cost more than the additions). Each step runs branch-free loops over
-    the neurons of its block (membrane, spikes, reset) so that they vectorise; they write v, thr and s in place.
-    ``rho``, ``beta_adapt`` and ``slope`` should have the arrays' dtype (the layers pass them so): a float64 number
-    would turn float32 arithmetic into float64 and back.
+    (B, H) step of an array is one row of B H values, cut into N_BLOCKS blocks of whole samples that the threads
+    share out (``threads.run_parts``; long loops: the 10 output neurons of a classifier would otherwise loop 10 at a
+    time). A thread runs its blocks one after the other, each through all T steps: a block's state then stays in
+    the L1 cache (one block of 64 samples per thread took 1.3-1.5x longer). With recurrence each sample's spikes
+    feed its own neurons at the next step, one row of w_rec per spike, an explicit loop (slices of w_rec in that
+    loop cost more than the additions). Each step runs branch-free loops over the neurons of its block (membrane,
+    spikes, reset) so that they vectorise; they write v, thr and s in place. ``rho``, ``beta_adapt`` and ``slope``
+    should have the arrays' dtype (the layers pass them so): a float64 number would turn float32 arithmetic into
+    float64 and back.
     """
     n_steps, batch, n = current.shape
     v, s, thr = np.empty_like(current), np.empty_like(current), np.empty_like(current)
@@ -95,51 +108,50 @@ def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, re
     flat = (n_steps, batch * n)
     current_f, v_f, s_f, thr_f = current.reshape(flat), v.reshape(flat), s.reshape(flat), thr.reshape(flat)
     reset_f = reset_spikes.reshape(flat) if fixed_reset else s_f
-    state = np.zeros((4, batch * n), current.dtype)      # u, s[t-1], a, i of every neuron of the batch
-    run_parts(forward_block, batch, n, current_f, v_f, s_f, thr_f, reset_f, np.tile(beta, batch),
-              np.tile(v_threshold, batch), rho, beta_adapt, w_rec, reset_code, surrogate_code, slope, smooth,
-              fixed_reset, current.dtype.type(1), state)
+    n_parts = min(batch, N_BLOCKS)
+    run_parts(forward_block, n_parts, n_parts, n, current_f, v_f, s_f, thr_f, reset_f, beta, v_threshold, rho,
+              beta_adapt, w_rec, reset_code, surrogate_code, slope, smooth, fixed_reset, current.dtype.type(1))
     return v, s, thr
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def forward_block(first, end, n, current_f, v_f, s_f, thr_f, reset_f, beta_b, v_threshold_b, rho, beta_adapt, w_rec,
-                  reset_code, surrogate_code, slope, smooth, fixed_reset, one, state):
-    """neuron_forward_kernel's work on the samples [first, end) of its (T, B n) arrays, the neurons [lo, hi).
-    beta_b, v_threshold_b: the parameters of every neuron of the batch (B n,); state (4, B n): the neurons' u,
-    s[t-1], a and input from zero (arrays made by the caller: each allocation inside costs a first run's compiler
-    a fraction of a second)."""
-    n_steps, lo, hi = current_f.shape[0], first * n, end * n
-    width, recurrent = hi - lo, w_rec.size > 0
-    beta_p, v_threshold_p = beta_b[lo:hi], v_threshold_b[lo:hi]
-    u, s_prev, a, i = state[0, lo:hi], state[1, lo:hi], state[2, lo:hi], state[3, lo:hi]
-    for t in range(n_steps):
-        cur = current_f[t, lo:hi]
-        if recurrent:       # each sample's spikes s[t-1] feed its own neurons: one row of w_rec per spike
-            copy_into(i, cur)
-            for j in range(width):
-                if s_prev[j] != 0.0:
-                    sample, spike = j - j % n, s_prev[j]
-                    for h in range(n):
-                        i[sample + h] += spike * w_rec[j % n, h]
-            cur = i
-        v_t, s_t, thr_t = v_f[t, lo:hi], s_f[t, lo:hi], thr_f[t, lo:hi]
-        for h in range(width):
-            adapt_and_leak(h, a, thr_t, u, s_prev, beta_p, v_threshold_p, rho, beta_adapt)
-            u[h] += cur[h]
-            v_t[h] = u[h]
-        if reset_code == READOUT:
-            fill(s_prev, 0 * one)
-        elif smooth:
+def forward_block(first, end, n_parts, n, current_f, v_f, s_f, thr_f, reset_f, beta, v_threshold, rho, beta_adapt,
+                  w_rec, reset_code, surrogate_code, slope, smooth, fixed_reset, one):
+    """neuron_forward_kernel's work on the blocks [first, end) of n_parts blocks of samples of its (T, B n)
+    arrays, block after block."""
+    n_steps, batch, recurrent = current_f.shape[0], current_f.shape[1] // n, w_rec.size > 0
+    for part in range(first, end):
+        lo, hi = part * batch // n_parts * n, (part + 1) * batch // n_parts * n
+        width = hi - lo
+        u, s_prev, a, i = scratch(width, v_f), scratch(width, v_f), scratch(width, v_f), scratch(width, v_f)
+        beta_p, v_threshold_p = tiled(beta, width // n), tiled(v_threshold, width // n)
+        for t in range(n_steps):
+            cur = current_f[t, lo:hi]
+            if recurrent:       # each sample's spikes s[t-1] feed its own neurons: one row of w_rec per spike
+                copy_into(i, cur)
+                for j in range(width):
+                    if s_prev[j] != 0.0:
+                        sample, spike = j - j % n, s_prev[j]
+                        for h in range(n):
+                            i[sample + h] += spike * w_rec[j % n, h]
+                cur = i
+            v_t, s_t, thr_t = v_f[t, lo:hi], s_f[t, lo:hi], thr_f[t, lo:hi]
             for h in range(width):
-                s_prev[h] = surrogate_smooth(surrogate_code, slope, v_t[h] - thr_t[h])
-        else:
+                adapt_and_leak(h, a, thr_t, u, s_prev, beta_p, v_threshold_p, rho, beta_adapt)
+                u[h] += cur[h]
+                v_t[h] = u[h]
+            if reset_code == READOUT:
+                fill(s_prev, 0 * one)
+            elif smooth:
+                for h in range(width):
+                    s_prev[h] = surrogate_smooth(surrogate_code, slope, v_t[h] - thr_t[h])
+            else:
+                for h in range(width):
+                    s_prev[h] = fires(v_t[h], thr_t[h], one)
+            copy_into(s_t, s_prev)
+            r = reset_f[t, lo:hi] if fixed_reset else s_prev     # the spikes that reset the membrane
             for h in range(width):
-                s_prev[h] = fires(v_t[h], thr_t[h], one)
-        copy_into(s_t, s_prev)
-        r = reset_f[t, lo:hi] if fixed_reset else s_prev     # the spikes that reset the membrane
-        for h in range(width):
-            u[h] = after_reset(u[h], thr_t[h], r[h], reset_code, one)
+                u[h] = after_reset(u[h], thr_t[h], r[h], reset_code, one)
 
 
 def neuron_backward_reference(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec, reset_code, detach_reset,
@@ -196,46 +208,48 @@ def neuron_backward_kernel(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec
     reset_f = reset_spikes.reshape(flat) if fixed_reset else s_f
     d_v_out_f = d_v_out.reshape(flat) if has_dv_out else d_s_f
     w_rec_t = np.ascontiguousarray(w_rec.T)     # dv[t+1] @ w_rec.T as rows added in turn: vectorises
-    state = np.zeros((4, batch * n), v.dtype)            # da[t+1], dv[t+1], g, dv[t+1] @ w_rec.T of every neuron
-    run_parts(backward_block, batch, n, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, np.tile(beta, batch),
+    n_parts = min(batch, N_BLOCKS)
+    run_parts(backward_block, n_parts, n_parts, n, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, beta,
               rho, beta_adapt, w_rec_t, reset_code, detach_reset, surrogate_code, slope, fixed_reset, has_dv_out,
-              v.dtype.type(1), state)
+              v.dtype.type(1))
     return dv, dthr
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def backward_block(first, end, n, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, beta_b, rho, beta_adapt,
-                   w_rec_t, reset_code, detach_reset, surrogate_code, slope, fixed_reset, has_dv_out, one, state):
-    """neuron_backward_kernel's work on the samples [first, end) of its (T, B n) arrays, the neurons [lo, hi)
-    (beta_b and the zeroed state (4, B n) made by the caller, as for forward_block)."""
-    n_steps, lo, hi = v_f.shape[0], first * n, end * n
-    width, recurrent = hi - lo, w_rec_t.size > 0
+def backward_block(first, end, n_parts, n, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, beta, rho,
+                   beta_adapt, w_rec_t, reset_code, detach_reset, surrogate_code, slope, fixed_reset, has_dv_out, one):
+    """neuron_backward_kernel's work on the blocks [first, end) of its (T, B n) arrays, block after block."""
+    n_steps, batch, recurrent = v_f.shape[0], v_f.shape[1] // n, w_rec_t.size > 0
     subtract, keep_reset = reset_code != RESET_ZERO, not detach_reset
     zero = 0 * one
-    beta_p = beta_b[lo:hi]
-    da, dv_next, g, d_recurrent = state[0, lo:hi], state[1, lo:hi], state[2, lo:hi], state[3, lo:hi]
-    for t in range(n_steps - 1, -1, -1):
-        v_t, thr_t, d_s_t, dv_t, dthr_t = v_f[t, lo:hi], thr_f[t, lo:hi], d_s_f[t, lo:hi], dv_f[t, lo:hi], \
-            dthr_f[t, lo:hi]
-        if reset_code == READOUT:
-            fill(g, zero)
-        else:
-            surrogate_grad_into(g, surrogate_code, slope, v_t, thr_t)
-        if recurrent:       # dv[t+1] @ w_rec.T, sample by sample
-            fill(d_recurrent, zero)
-            for j in range(width):
-                sample, d_next = j - j % n, dv_next[j]
-                for h in range(n):
-                    d_recurrent[sample + h] += d_next * w_rec_t[j % n, h]
-        r = reset_f[t, lo:hi] if fixed_reset else s_f[t, lo:hi]
-        d_v_out_t = d_v_out_f[t, lo:hi]
-        for h in range(width):
-            ds = d_s_t[h] + rho * da[h] + d_recurrent[h]
-            if keep_reset:
-                ds -= beta_p[h] * (thr_t[h] if subtract else v_t[h]) * dv_next[h]
-            gh = ds * g[h]
-            leak = beta_p[h] if subtract else beta_p[h] * (one - r[h])
-            dv_now = gh + leak * dv_next[h] + (d_v_out_t[h] if has_dv_out else zero)
-            dthr_now = -gh - (beta_p[h] * r[h] * dv_next[h] if subtract else zero)
-            da[h] = beta_adapt * dthr_now + rho * da[h]
-            dv_t[h], dthr_t[h], dv_next[h] = dv_now, dthr_now, dv_now
+    for part in range(first, end):
+        lo, hi = part * batch // n_parts * n, (part + 1) * batch // n_parts * n
+        width = hi - lo
+        da, dv_next, g, d_recurrent = scratch(width, v_f), scratch(width, v_f), scratch(width, v_f), \
+            scratch(width, v_f)
+        beta_p = tiled(beta, width // n)
+        for t in range(n_steps - 1, -1, -1):
+            v_t, thr_t, d_s_t, dv_t, dthr_t = v_f[t, lo:hi], thr_f[t, lo:hi], d_s_f[t, lo:hi], dv_f[t, lo:hi], \
+                dthr_f[t, lo:hi]
+            if reset_code == READOUT:
+                fill(g, zero)
+            else:
+                surrogate_grad_into(g, surrogate_code, slope, v_t, thr_t)
+            if recurrent:       # dv[t+1] @ w_rec.T, sample by sample
+                fill(d_recurrent, zero)
+                for j in range(width):
+                    sample, d_next = j - j % n, dv_next[j]
+                    for h in range(n):
+                        d_recurrent[sample + h] += d_next * w_rec_t[j % n, h]
+            r = reset_f[t, lo:hi] if fixed_reset else s_f[t, lo:hi]
+            d_v_out_t = d_v_out_f[t, lo:hi]
+            for h in range(width):
+                ds = d_s_t[h] + rho * da[h] + d_recurrent[h]
+                if keep_reset:
+                    ds -= beta_p[h] * (thr_t[h] if subtract else v_t[h]) * dv_next[h]
+                gh = ds * g[h]
+                leak = beta_p[h] if subtract else beta_p[h] * (one - r[h])
+                dv_now = gh + leak * dv_next[h] + (d_v_out_t[h] if has_dv_out else zero)
+                dthr_now = -gh - (beta_p[h] * r[h] * dv_next[h] if subtract else zero)
+                da[h] = beta_adapt * dthr_now + rho * da[h]
+                dv_t[h], dthr_t[h], dv_next[h] = dv_now, dthr_now, dv_now

@@ -10,8 +10,8 @@ these kernels when they are sparse enough to beat BLAS: see ``EVENT_DENSITY`` in
 Weight gradients are summed over N_CHUNKS fixed chunks of the batch, one partial dW each, added in a fixed order:
 results do not depend on the number of threads, and a run is reproducible bit for bit.
 
-The small loops ``copy_into``, ``fill``, ``add_into``, ``add_scaled_into`` and ``sum_chunks`` serve the other training
-kernels too.
+The small helpers ``scratch``, ``copy_into``, ``fill``, ``add_into``, ``add_scaled_into`` and ``sum_chunks`` serve the
+other training kernels too.
 """
 from __future__ import annotations
 
@@ -48,6 +48,15 @@ def copy_into(out, x):
     loop, Numba 0.68), and a first run with an empty cache pays it."""
     for h in range(out.shape[0]):
         out[h] = x[h]
+
+
+@numba.njit(cache=True, inline="always")
+def scratch(width, like):
+    """A new zeroed row of ``width`` numbers of ``like``'s dtype, for a block's own state. New, not a slice of an
+    array shared by the blocks: LLVM then knows that it overlaps no other array and vectorises the loops that write
+    it (``neuron_bptt.backward_block`` took 2.3x longer with its state in rows of one array made by the caller). Every
+    kernel's rows come from this one call of np.zeros, which a first run compiles once."""
+    return np.zeros(width, like.dtype)
 
 
 @numba.njit(cache=True)

@@ -14,7 +14,16 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from spikingnn.kernels.projection import N_CHUNKS, add_into, add_scaled_into, copy_into, fill, project, sum_chunks
+from spikingnn.kernels.projection import (
+    N_CHUNKS,
+    add_into,
+    add_scaled_into,
+    copy_into,
+    fill,
+    project,
+    scratch,
+    sum_chunks,
+)
 from spikingnn.kernels.threads import run_parts
 
 
@@ -92,25 +101,24 @@ def rate_current_kernel(pixel_index, pixel_level, offsets, random_bytes, num_ste
     sum_j p_j (~102 rows). The exceptions of a step are listed branch-free, then added two rows at a time.
     The threads take blocks of samples (``rate_current_block``).
     """
-    batch, n = offsets.size - 1, weights.shape[1]
-    current = np.empty((num_steps, batch, n), weights.dtype)
-    longest = int(np.diff(offsets).max(initial=0)) + 1        # a sample's exceptions at one step, at most
-    exceptions, signs = np.empty((batch, longest), np.int64), np.empty((batch, longest), weights.dtype)
+    batch = offsets.size - 1
+    current = np.empty((num_steps, batch, weights.shape[1]), weights.dtype)
     run_parts(rate_current_block, batch, pixel_index, pixel_level, offsets, random_bytes, weights, bias, current,
-              exceptions, signs, np.empty((batch, 2, n), weights.dtype))
+              int(np.diff(offsets).max(initial=0)) + 1)
     return current
 
 
 @numba.njit(cache=True, nogil=True)
 def rate_current_block(first, end, pixel_index, pixel_level, offsets, random_bytes, weights, bias, current,
-                       exceptions_b, signs_b, sums_b):
-    """rate_current_kernel's work on the samples [first, end), written into ``current`` (T, B, H). Each sample's
-    scratch comes from the caller (an allocation inside costs a first run's compiler a fraction of a second):
-    exceptions_b, signs_b (B, >= pixels + 1), sums_b (B, 2, H) for the base and the step's current."""
+                       longest):
+    """rate_current_kernel's work on the samples [first, end), written into ``current`` (T, B, H); ``longest``:
+    a sample's non-zero pixels, at most, plus one. The scratch rows are the block's own (see
+    ``projection.scratch``)."""
     num_steps, n = current.shape[0], weights.shape[1]
+    exceptions, sign = np.zeros(longest, np.int64), scratch(longest, weights)
+    base, acc = scratch(n, weights), scratch(n, weights)
     for b in range(first, end):
         start, count = offsets[b], offsets[b + 1] - offsets[b]
-        exceptions, sign, base, acc = exceptions_b[b], signs_b[b], sums_b[b, 0], sums_b[b, 1]
         copy_into(base, bias)
         for k in range(count):
             if pixel_level[start + k] > 128:
@@ -147,24 +155,21 @@ def rate_weight_grad_kernel(pixel_index, pixel_level, offsets, random_bytes, d_c
     One partial dW per chunk of the batch (``rate_weight_grad_block``), summed in a fixed order; the exception
     steps two at a time.
     """
-    num_steps, batch, n = d_current.shape
+    _, batch, n = d_current.shape
     partial = np.zeros((min(batch, N_CHUNKS), n_inputs, n), d_current.dtype)
     run_parts(rate_weight_grad_block, partial.shape[0], pixel_index, pixel_level, offsets, random_bytes, d_current,
-              partial, np.empty((partial.shape[0], num_steps + 1), np.int64),
-              np.empty((partial.shape[0], n), d_current.dtype), d_current.dtype.type(1))
+              partial, d_current.dtype.type(1))
     return sum_chunks(partial)
 
 
 @numba.njit(cache=True, nogil=True)
-def rate_weight_grad_block(first, end, pixel_index, pixel_level, offsets, random_bytes, d_current, partial, steps_c,
-                           totals_c, one):
-    """rate_weight_grad_kernel's work on the chunks [first, end) of the batch, each into its partial[chunk], with
-    the chunk's scratch from the caller: steps_c (chunks, T + 1), totals_c (chunks, H); ``one`` in the arrays'
-    dtype."""
+def rate_weight_grad_block(first, end, pixel_index, pixel_level, offsets, random_bytes, d_current, partial, one):
+    """rate_weight_grad_kernel's work on the chunks [first, end) of the batch, each into its partial[chunk];
+    ``one`` in the arrays' dtype."""
     num_steps, batch, n = d_current.shape
     n_chunks = partial.shape[0]
+    steps, total = np.zeros(num_steps + 1, np.int64), scratch(n, d_current)
     for chunk in range(first, end):
-        steps, total = steps_c[chunk], totals_c[chunk]
         for b in range(chunk * batch // n_chunks, (chunk + 1) * batch // n_chunks):
             start, count = offsets[b], offsets[b + 1] - offsets[b]
             fill(total, one - one)
