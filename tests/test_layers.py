@@ -87,3 +87,14 @@ def test_bptt_with_each_surrogate(surrogate):
     """The backward pass uses exactly the derivative of the surrogate whose smooth function ran forward."""
     spec, params = _network("subtract", False, surrogate, recurrent=False, residual=False, neuron_alif=False)
     _check(spec, params, _encoded("latency"), False)
+
+
+def test_pixel_levels_round_256_p_over_255_for_every_uint8_pixel_and_match_floats():
+    """Level of pixel p: round(256 p / 255) (halves cannot occur: 256 p / 255 is never k + 1/2), from uint8 pixels
+    and from the floats p / 255 alike."""
+    pixels = np.arange(256, dtype=np.uint8).reshape(2, 128)
+    expected = np.floor(256 * pixels.astype(float) / 255 + 0.5)
+    levels = pixel_levels(pixels)
+    assert levels.dtype == np.uint16
+    np.testing.assert_array_equal(levels, expected)
+    np.testing.assert_array_equal(pixel_levels(pixels / 255.0), expected)

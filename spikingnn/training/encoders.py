@@ -31,9 +31,6 @@ from spikingnn.training.layers import RateInput, pick_kernel
 ENCODINGS = ("rate", "latency", "current")
 
 
-_UINT8_LEVELS = ((np.arange(256) * 256 + 127) // 255).astype(np.uint16)   # round(256 p / 255) for each pixel p
-
-
 def pixel_levels(images, name: str = "X") -> np.ndarray:
     """Images (N, H, W) or (N, n) as uint8 pixels or floats in [0, 1] -> levels (N, n) uint16 in 0..256."""
     images = np.asarray(images)
@@ -41,8 +38,10 @@ def pixel_levels(images, name: str = "X") -> np.ndarray:
         raise ValueError(f"{name} must be a non-empty array of images (N, height, width) or (N, features); "
                          f"got shape {images.shape}")
     flat = images.reshape(images.shape[0], -1)
-    if flat.dtype == np.uint8:
-        return _UINT8_LEVELS[flat]
+    if flat.dtype == np.uint8:      # round(256 p / 255) = p + round(p / 255) = p + (p >= 128), as two array sweeps
+        levels = flat.astype(np.uint16)
+        levels += flat >> 7
+        return levels
     if flat.dtype.kind not in "fiu":
         raise ValueError(f"{name} must hold uint8 pixels or floats in [0, 1]; got dtype {flat.dtype}")
     x = check_in_range(name, flat, 0.0, 1.0)
