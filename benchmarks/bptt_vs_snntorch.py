@@ -17,10 +17,9 @@ Then each contender classifies the 10,000 test images (inference time). The cont
 
 Each trains ``--batches`` batches in its own subprocess (thread pools never mix) with the same number of threads
 (``--threads``, default 2, for NumPy/BLAS, Numba and torch), after a warm-up that compiles or loads kernels, and
-otherwise with its own defaults (no ``OMP_WAIT_POLICY`` is imposed: spikingnn's kernels run on threads of their
-own, torch keeps its spinning OpenMP workers). The contenders run interleaved (A, B, C, A, B, C, ...) and the
-median of the repeats is reported, with the ratios. Each worker also reports the peak resident memory of its whole
-process.
+otherwise with its own defaults (no ``OMP_WAIT_POLICY`` is imposed: spikingnn sets its own, torch keeps its
+spinning OpenMP workers). The contenders run interleaved (A, B, C, A, B, C, ...) and the median of the repeats is
+reported, with the ratios. Each worker also reports the peak resident memory of its whole process.
 """
 from __future__ import annotations
 
@@ -202,8 +201,8 @@ def mnist_worker(runners: dict, name: str, n_batches: int, threads: int, data_di
 
 
 def _environment(threads: int) -> dict:
-    """Each contender's own defaults but the thread count: no OMP_WAIT_POLICY from here (spikingnn's kernels do not
-    use OpenMP; torch keeps its default spinning workers, which its documentation's performance guide assumes)."""
+    """Each contender's own defaults but the thread count: no OMP_WAIT_POLICY from here (spikingnn sets its own;
+    torch keeps its default spinning workers, which its documentation's performance guide assumes)."""
     env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_WAIT_POLICY")}
     env.update({k: str(threads) for k in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                             "MKL_NUM_THREADS")})

@@ -5,6 +5,15 @@ function, with the same arguments and the same results: read the reference to le
 and the test that ties the two to trust it. Kernels trust their inputs; the classes that call them validate.
 Kernels compile on their first call and are cached on disk, so importing spikingnn stays fast.
 """
-from spikingnn.kernels.allocator import keep_freed_memory
+import os
+
+# The convolution kernels run on Numba's OpenMP threads, which spin between parallel regions by default; on a busy
+# machine (other processes on the cores) each short parallel kernel then waits for a descheduled spinner, up to 80x
+# slower on 2 shared cores. Passive waiting costs a few microseconds per kernel on an idle machine. Set here, before
+# any kernel module imports numba and before OpenMP starts; an explicit user setting wins. (The other kernels run
+# on threads of their own: ``threads.py``.)
+os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+
+from spikingnn.kernels.allocator import keep_freed_memory  # noqa: E402  (after the OpenMP setting, on purpose)
 
 keep_freed_memory()

@@ -17,21 +17,22 @@ both, and the kernel adds the windows back in place with Numba (col2im).
 
 Max pooling keeps, for each p x p window, the first largest entry (row-major within the window, as PyTorch) and
 its position, and sends the gradient back there only; its kernel and reference return the same arrays.
-The threads (``threads.run_parts``) take blocks of frames, which share no sum; weight gradients are summed over
-``N_GRAD_CHUNKS`` fixed chunks of the frames, one partial dW each, added in a fixed order: results do not depend on
-the number of threads.
+Weight gradients of the kernels are summed over 8 fixed chunks of the frames in a fixed order: results do not
+depend on the number of threads. These kernels, unlike the others, are Numba ``parallel=True`` functions: moved to
+``threads.run_parts`` (as the others were) they compiled 2.5x faster, but a convolutional network trained 7-8 %
+slower (6 interleaved pairs of 60-batch runs; the cause was not found: each kernel alone timed the same), so they
+stay as they are.
 """
 from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import prange
 
 from spikingnn.kernels.projection import copy_into, sum_chunks
-from spikingnn.kernels.threads import run_parts
 
 FRAME_CHUNK = 256     # frames per matrix product in the references: bounds the im2col copy (~20 MB for 64C5)
-CACHE_CHUNK = 32      # frames per product in conv_input_grad_kernel: its windows stay in cache for col2im (2x faster)
-N_GRAD_CHUNKS = 8     # partial dW sums of conv_weight_grad_kernel: fixed, not the thread count (reproducible)
+CACHE_CHUNK = 32      # frames per product in conv_input_grad_kernel: its windows stay in cache for _col2im (2x faster)
 
 
 def output_size(size_in: int, size: int, stride: int, padding: int) -> int:
@@ -68,23 +69,15 @@ def _touched(y, stride, padding, n_out, k):
     return shifted // stride
 
 
+@numba.njit(cache=True, parallel=True)
 def conv_current_kernel(x, weights, bias, stride, padding):
     """Fast path of conv_current_reference: each non-zero input adds its slice of the kernel to the outputs it
-    reaches, the threads taking blocks of frames (``conv_current_block``)."""
+    reaches (a thread per frame)."""
+    n, h, w, c_in = x.shape
     k, c_out = weights.shape[0], weights.shape[3]
-    ho, wo = (output_size(n, k, stride, padding) for n in x.shape[1:3])
-    current = np.empty((x.shape[0], ho, wo, c_out), weights.dtype)
-    run_parts(conv_current_block, x.shape[0], x, weights, bias, stride, padding, current)
-    return current
-
-
-@numba.njit(cache=True, nogil=True)
-def conv_current_block(first, end, x, weights, bias, stride, padding, current):
-    """conv_current_kernel's work on the frames [first, end), written into ``current`` (N, Ho, Wo, c_out)."""
-    h, w, c_in = x.shape[1], x.shape[2], x.shape[3]
-    k, c_out = weights.shape[0], weights.shape[3]
-    ho, wo = current.shape[1], current.shape[2]
-    for f in range(first, end):
+    ho, wo = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
+    current = np.empty((n, ho, wo, c_out), weights.dtype)
+    for f in prange(n):
         out = current[f]
         for i in range(ho):
             for j in range(wo):
@@ -105,6 +98,7 @@ def conv_current_block(first, end, x, weights, bias, stride, padding, current):
                                 continue
                             for o in range(c_out):
                                 out[i, j, o] += value * weights[ky, kx, c, o]
+    return current
 
 
 def conv_weight_grad_reference(x, d_current, size, stride, padding):
@@ -119,19 +113,18 @@ def conv_weight_grad_reference(x, d_current, size, stride, padding):
 
 def conv_weight_grad_kernel(x, d_current, size, stride, padding):
     """Fast path of conv_weight_grad_reference: each non-zero input adds x dI of the outputs it reached, into a
-    partial dW per chunk of the frames (``conv_weight_grad_block``), summed in a fixed order."""
-    partial = np.zeros((min(x.shape[0], N_GRAD_CHUNKS), size, size, x.shape[3], d_current.shape[3]), d_current.dtype)
-    run_parts(conv_weight_grad_block, partial.shape[0], x, d_current, stride, padding, partial)
-    return sum_chunks(partial)
+    partial dW per chunk of the frames (``conv_weight_grad_partial``), summed in a fixed order."""
+    return sum_chunks(conv_weight_grad_partial(x, d_current, size, stride, padding))
 
 
-@numba.njit(cache=True, nogil=True)
-def conv_weight_grad_block(first, end, x, d_current, stride, padding, partial):
-    """conv_weight_grad_kernel's work on the chunks [first, end) of the frames, each into its partial[chunk]."""
+@numba.njit(cache=True, parallel=True)
+def conv_weight_grad_partial(x, d_current, size, stride, padding):
+    """conv_weight_grad_kernel's partial sums, one per chunk of the frames (a thread each)."""
     n, h, w, c_in = x.shape
     ho, wo, c_out = d_current.shape[1], d_current.shape[2], d_current.shape[3]
-    n_chunks, size = partial.shape[0], partial.shape[1]
-    for chunk in range(first, end):
+    n_chunks = min(n, 8)         # fixed, not the thread count: reproducible
+    partial = np.zeros((n_chunks, size, size, c_in, c_out), d_current.dtype)
+    for chunk in prange(n_chunks):
         d_w = partial[chunk]
         for f in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
             for y in range(h):
@@ -150,6 +143,7 @@ def conv_weight_grad_block(first, end, x, d_current, stride, padding, partial):
                                     continue
                                 for o in range(c_out):
                                     d_w[ky, kx, c, o] += value * d_current[f, i, j, o]
+    return partial
 
 
 def _windows_gradient(d_current, weights, start, stop):
@@ -176,23 +170,21 @@ def conv_input_grad_reference(d_current, weights, input_hw, stride, padding):
 
 
 def conv_input_grad_kernel(d_current, weights, input_hw, stride, padding):
-    """Fast path of conv_input_grad_reference: the same products (BLAS), the windows added back by ``col2im_block``,
-    the threads taking blocks of frames."""
+    """Fast path of conv_input_grad_reference: the same products (BLAS), the windows added back by ``_col2im``."""
     (h, w), n = input_hw, d_current.shape[0]
     dx = np.empty((n, h, w, weights.shape[2]), d_current.dtype)
     for start in range(0, n, CACHE_CHUNK):
-        d_fields = _windows_gradient(d_current, weights, start, start + CACHE_CHUNK)
-        run_parts(col2im_block, d_fields.shape[0], d_fields, stride, padding, dx[start:start + CACHE_CHUNK])
+        _col2im(_windows_gradient(d_current, weights, start, start + CACHE_CHUNK), stride, padding,
+                dx[start:start + CACHE_CHUNK])
     return dx
 
 
-@numba.njit(cache=True, nogil=True)
-def col2im_block(first, end, d_fields, stride, padding, dx):
-    """For the frames f in [first, end): dx[f] = the windows d_fields[f] (Ho, Wo, k, k, c) added back where they were
-    taken (padding dropped)."""
-    ho, wo, k, c_in = d_fields.shape[1], d_fields.shape[2], d_fields.shape[3], d_fields.shape[5]
+@numba.njit(cache=True, parallel=True)
+def _col2im(d_fields, stride, padding, dx):
+    """dx[f] = the windows d_fields[f] (Ho, Wo, k, k, c) added back where they were taken (padding dropped)."""
+    n, ho, wo, k, _, c_in = d_fields.shape
     h, w = dx.shape[1], dx.shape[2]
-    for f in range(first, end):
+    for f in prange(n):
         dx[f] = 0.0
         for i in range(ho):
             for ky in range(k):
@@ -222,21 +214,14 @@ def max_pool_reference(x, size):
     return np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0], argmax.astype(np.int8)
 
 
+@numba.njit(cache=True, parallel=True)
 def max_pool_kernel(x, size):
-    """Fast path of max_pool_reference, the threads taking blocks of frames (``max_pool_block``)."""
+    """Fast path of max_pool_reference (a thread per frame)."""
     n, h, w, c = x.shape
     hp, wp = h // size, w // size
     pooled = np.empty((n, hp, wp, c), x.dtype)
     argmax = np.zeros((n, hp, wp, c), np.int8)
-    run_parts(max_pool_block, n, x, size, pooled, argmax)
-    return pooled, argmax
-
-
-@numba.njit(cache=True, nogil=True)
-def max_pool_block(first, end, x, size, pooled, argmax):
-    """max_pool_kernel's work on the frames [first, end), written into ``pooled`` and ``argmax``."""
-    hp, wp, c = pooled.shape[1], pooled.shape[2], pooled.shape[3]
-    for f in range(first, end):
+    for f in prange(n):
         for i in range(hp):
             for j in range(wp):
                 copy_into(pooled[f, i, j], x[f, i * size, j * size])
@@ -247,6 +232,7 @@ def max_pool_block(first, end, x, size, pooled, argmax):
                             if value > pooled[f, i, j, ch]:
                                 pooled[f, i, j, ch] = value
                                 argmax[f, i, j, ch] = ky * size + kx
+    return pooled, argmax
 
 
 def max_pool_backward_reference(d_pooled, argmax, size, input_hw):
@@ -259,24 +245,18 @@ def max_pool_backward_reference(d_pooled, argmax, size, input_hw):
     return dx
 
 
+@numba.njit(cache=True, parallel=True)
 def max_pool_backward_kernel(d_pooled, argmax, size, input_hw):
-    """Fast path of max_pool_backward_reference, the threads taking blocks of frames (``max_pool_backward_block``)."""
+    """Fast path of max_pool_backward_reference."""
     n, hp, wp, c = d_pooled.shape
     dx = np.zeros((n, input_hw[0], input_hw[1], c), d_pooled.dtype)
-    run_parts(max_pool_backward_block, n, d_pooled, argmax, size, dx)
-    return dx
-
-
-@numba.njit(cache=True, nogil=True)
-def max_pool_backward_block(first, end, d_pooled, argmax, size, dx):
-    """max_pool_backward_kernel's work on the frames [first, end), written into ``dx`` (zero elsewhere)."""
-    hp, wp, c = d_pooled.shape[1], d_pooled.shape[2], d_pooled.shape[3]
-    for f in range(first, end):
+    for f in prange(n):
         for i in range(hp):
             for j in range(wp):
                 for ch in range(c):
                     where = argmax[f, i, j, ch]
                     dx[f, i * size + where // size, j * size + where % size, ch] = d_pooled[f, i, j, ch]
+    return dx
 
 
 # ------------------------------------------------------------------------------ average and sum pooling

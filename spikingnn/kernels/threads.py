@@ -13,6 +13,9 @@ but the parallel loop still added 2-4 s; e-prop's kernel took 24-27 s, now 7.6-8
 about what waking OpenMP's passive threads cost: a neuron kernel on a batch of 2 samples takes 55-80 us against
 48-70 us with ``prange``, and kernels of real batches take as long as before.
 
+The convolution kernels stay ``parallel=True`` (see ``conv.py``: on these threads a conv network trained 7-8 %
+slower, for a reason not found).
+
 Which part goes to which thread changes nothing in the results: the parts share no sum (each has its own partial
 sum where a sum is needed, added in a fixed order by the kernel's caller).
 """
