@@ -18,6 +18,7 @@ from spikingnn.kernels.threads import run_parts
 RESET_SUBTRACT, RESET_ZERO, READOUT = 0, 1, 2     # READOUT: never fires, never resets (a leaky integrator)
 N_BLOCKS = 8      # blocks of samples that the kernels of a layer step together (the threads share them out)
 
+
 def neuron_forward_reference(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
                              slope, smooth, reset_spikes):
     """Run a layer of LIF/ALIF neurons over T steps from v = a = s = 0.
@@ -87,6 +88,12 @@ def tiled(x, copies):
     return out
 
 
+@numba.njit(cache=True, inline="always")
+def sample_block(part, n_parts, batch, n):
+    """Block ``part`` of ``n_parts`` equal blocks of samples, as the range [lo, hi) of a flat (B * n) row."""
+    return part * batch // n_parts * n, (part + 1) * batch // n_parts * n
+
+
 def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
                           slope, smooth, reset_spikes):
     """Fast path of neuron_forward_reference: same arguments, same result.
@@ -121,7 +128,7 @@ def forward_block(first, end, n_parts, n, current_f, v_f, s_f, thr_f, reset_f, b
     arrays, block after block."""
     n_steps, batch, recurrent = current_f.shape[0], current_f.shape[1] // n, w_rec.size > 0
     for part in range(first, end):
-        lo, hi = part * batch // n_parts * n, (part + 1) * batch // n_parts * n
+        lo, hi = sample_block(part, n_parts, batch, n)
         width = hi - lo
         u, s_prev, a, i = scratch(width, v_f), scratch(width, v_f), scratch(width, v_f), scratch(width, v_f)
         beta_p, v_threshold_p = tiled(beta, width // n), tiled(v_threshold, width // n)
@@ -223,7 +230,7 @@ def backward_block(first, end, n_parts, n, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, 
     subtract, keep_reset = reset_code != RESET_ZERO, not detach_reset
     zero = 0 * one
     for part in range(first, end):
-        lo, hi = part * batch // n_parts * n, (part + 1) * batch // n_parts * n
+        lo, hi = sample_block(part, n_parts, batch, n)
         width = hi - lo
         da, dv_next, g, d_recurrent = scratch(width, v_f), scratch(width, v_f), scratch(width, v_f), \
             scratch(width, v_f)

@@ -54,8 +54,7 @@ def copy_into(out, x):
 def scratch(width, like):
     """A new zeroed row of ``width`` numbers of ``like``'s dtype, for a block's own state. New, not a slice of an
     array shared by the blocks: LLVM then knows that it overlaps no other array and vectorises the loops that write
-    it (``neuron_bptt.backward_block`` took 2.3x longer with its state in rows of one array made by the caller). Every
-    kernel's rows come from this one call of np.zeros, which a first run compiles once."""
+    it (``neuron_bptt.backward_block`` took 2.3x longer with its state in rows of one array made by the caller)."""
     return np.zeros(width, like.dtype)
 
 

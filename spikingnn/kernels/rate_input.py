@@ -41,8 +41,8 @@ def nonzero_levels_reference(levels):
 
 def nonzero_levels_kernel(levels):
     """Fast path of nonzero_levels_reference: one pass over the batch (``nonzero_levels_block``) into arrays made
-    here for the most entries there can be (an allocation inside costs a first run's compiler a fraction of a
-    second), then cut to the entries found."""
+    here for the most entries there can be, then cut to the entries found (a first pass that counted them took
+    longer: 76 against 66 us for 128 MNIST digits)."""
     index, level = np.empty(levels.size, np.int32), np.empty(levels.size, np.uint16)
     offsets = np.empty(levels.shape[0] + 1, np.int64)
     nonzero_levels_block(levels, index, level, offsets)

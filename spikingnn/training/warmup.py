@@ -1,14 +1,14 @@
 """A first run compiles on two cores: the backward kernels in a second process while this one does the forward.
 
-Numba compiles a kernel in the process that first calls it, one at a time. A first training run (nothing in
-Numba's on-disk cache) spent ~30 s compiling on this project's 2-core machine, almost all of it in Numba's passes
-and LLVM on one core, about half of it on the kernels of the backward pass (and the optimiser's step, which comes
-after it). ``compile_backward_elsewhere`` starts a
-second Python process that compiles those into the same cache (``compile_backward``: each called once on tiny
-arrays of the training dtype, through the same layer functions as training, so with the same argument types);
-meanwhile this process compiles the forward kernels of its first batch, then waits for the other before its first
-backward pass (``SNNClassifier.fit``) and loads the kernels from the cache instead of compiling them again.
-Nothing depends on it: if the second process cannot start or fails, this one compiles what it needs itself.
+Numba compiles a kernel in the process that first calls it, one at a time. A first training run (nothing in Numba's
+on-disk cache) spent ~30 s compiling on this project's 2-core machine, almost all of it in Numba's passes and LLVM
+on one core, about half of it on the kernels of the backward pass and the optimiser's step that follows it.
+``compile_backward_elsewhere`` starts a second Python process that compiles those into the same cache
+(``compile_backward``: each called once on tiny arrays of the training dtype, through the same layer functions as
+training, so with the same argument types); meanwhile this process compiles the forward kernels of its first batch,
+then waits for the other before its first backward pass (``SNNClassifier.fit``) and loads the kernels from the cache
+instead of compiling them again. Nothing depends on it: if the second process cannot start or fails, this one
+compiles what it needs itself.
 """
 from __future__ import annotations
 
