@@ -24,13 +24,15 @@ def adam_update_reference(p, g, m, v, lr, beta1, beta2, correction1, correction2
     p -= (lr / correction1) * m / (np.sqrt(v / correction2) + eps)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def adam_update_kernel(p, g, m, v, lr, beta1, beta2, correction1, correction2, eps, weight_decay):
     """Fast path of adam_update_reference: same arguments, as 1-D arrays (``Adam.step`` passes flat views of each
     parameter: one compiled version serves weights and biases, and a first run compiles one, not two), same
     result, one sweep.
 
     Give the scalars the arrays' dtype (``Adam.step`` does): float32 then stays float32 and vectorises.
+    ``error_model="numpy"``: without it Numba checks each division for zero, and the loop stays scalar (784 x 100
+    weights: 350-440 us a step, against 140 us; same numbers).
     """
     step, keep1, keep2 = lr / correction1, 1 - beta1, 1 - beta2
     for k in range(p.shape[0]):

@@ -89,6 +89,11 @@ def rate_current_reference(pixel_index, pixel_level, offsets, random_bytes, num_
     return project(spikes.astype(weights.dtype), weights) + bias
 
 
+def longest_sample(offsets) -> int:
+    """The most non-zero pixels of a sample of the batch, plus one: the length of the kernels' scratch rows."""
+    return int(np.diff(offsets).max(initial=0)) + 1
+
+
 def rate_current_kernel(pixel_index, pixel_level, offsets, random_bytes, num_steps, weights, bias):
     """Fast path of rate_current_reference: the same sums, organised so that little is added at each step.
 
@@ -98,14 +103,46 @@ def rate_current_kernel(pixel_index, pixel_level, offsets, random_bytes, num_ste
         I[t] = bias + sum_{bright j} W_j - sum_{bright j silent at t} W_j + sum_{dim j firing at t} W_j.
 
     The per-step work is proportional to sum_j min(p_j, 1 - p_j) (~21 rows for MNIST) instead of
-    sum_j p_j (~102 rows). The exceptions of a step are listed branch-free, then added two rows at a time.
-    The threads take blocks of samples (``rate_current_block``).
+    sum_j p_j (~102 rows). Where each pixel breaks its habit is found for a whole sample at once (``habit_breaks``,
+    vectorised; 128 MNIST digits on one thread: 2.9 -> 1.4 ms for the whole kernel, against a test with a branch
+    per pixel and step); a step's exceptions are then listed branch-free and added two rows at a time. The
+    threads take blocks of samples (``rate_current_block``).
     """
     batch = offsets.size - 1
     current = np.empty((num_steps, batch, weights.shape[1]), weights.dtype)
     run_parts(rate_current_block, batch, pixel_index, pixel_level, offsets, random_bytes, weights, bias, current,
-              int(np.diff(offsets).max(initial=0)) + 1)
+              longest_sample(offsets))
     return current
+
+
+@numba.njit(cache=True, inline="always")
+def habit_scratch(longest, num_steps, like):
+    """The block's own rows for ``habit_breaks``: sign (``like``'s dtype), flip, below (longest bytes each) and
+    mask (num_steps x longest bytes)."""
+    return (scratch(longest, like), np.zeros(longest, np.uint8), np.zeros(longest, np.uint8),
+            np.zeros(longest * num_steps, np.uint8))
+
+
+@numba.njit(cache=True, inline="always")
+def habit_breaks(pixel_level, random_bytes, start, count, num_steps, sign, flip, below, mask):
+    """Where the pixels of one sample (entries start .. start + count) break their habit: mask[t count + k] = 1 when
+    pixel k is silent at step t although bright (level > 128), or fires although dim; sign[k] = -1 (bright) or +1.
+
+    A dim pixel breaks its habit when byte < level; a bright one when byte >= level, that is when
+    255 - byte < 256 - level. With flip = 255 (bright) or 0 and below = 256 - level (bright) or level, both read
+    (byte XOR flip) < below: one comparison of bytes, the same for every pixel, which the compiler vectorises
+    (the same test written with a branch on brightness took twice as long).
+    """
+    for k in range(count):
+        level = pixel_level[start + k]
+        bright = level > 128
+        sign[k] = -1.0 if bright else 1.0
+        flip[k] = 255 if bright else 0
+        below[k] = 256 - level if bright else level
+    for t in range(num_steps):
+        offset = num_steps * start + t * count
+        for k in range(count):
+            mask[t * count + k] = (random_bytes[offset + k] ^ flip[k]) < below[k]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -115,28 +152,30 @@ def rate_current_block(first, end, pixel_index, pixel_level, offsets, random_byt
     a sample's non-zero pixels, at most, plus one. The scratch rows are the block's own (see
     ``projection.scratch``)."""
     num_steps, n = current.shape[0], weights.shape[1]
-    exceptions, sign = np.zeros(longest, np.int64), scratch(longest, weights)
+    exceptions = np.zeros(longest, np.int64)
+    sign, flip, below, mask = habit_scratch(longest, num_steps, weights)
     base, acc = scratch(n, weights), scratch(n, weights)
     for b in range(first, end):
         start, count = offsets[b], offsets[b + 1] - offsets[b]
+        habit_breaks(pixel_level, random_bytes, start, count, num_steps, sign, flip, below, mask)
         copy_into(base, bias)
         for k in range(count):
-            if pixel_level[start + k] > 128:
+            if sign[k] < 0:
                 add_into(base, weights[pixel_index[start + k]])
         for t in range(num_steps):
-            offset, m = num_steps * start + t * count, 0
-            for k in range(count):
-                bright = pixel_level[start + k] > 128
-                exceptions[m] = pixel_index[start + k]
-                sign[m] = -1.0 if bright else 1.0
-                m += (random_bytes[offset + k] < pixel_level[start + k]) != bright
+            m = 0
+            for k in range(count):                 # the list of the step's exceptions, branch-free
+                exceptions[m] = k
+                m += mask[t * count + k]
             copy_into(acc, base)
             for q in range(0, m - 1, 2):
-                j1, j2, s1, s2 = exceptions[q], exceptions[q + 1], sign[q], sign[q + 1]
+                k1, k2 = exceptions[q], exceptions[q + 1]
+                j1, j2, s1, s2 = pixel_index[start + k1], pixel_index[start + k2], sign[k1], sign[k2]
                 for h in range(n):
                     acc[h] += s1 * weights[j1, h] + s2 * weights[j2, h]
             if m % 2:
-                add_scaled_into(acc, sign[m - 1], weights[exceptions[m - 1]])
+                k1 = exceptions[m - 1]
+                add_scaled_into(acc, sign[k1], weights[pixel_index[start + k1]])
             copy_into(current[t, b], acc)
 
 
@@ -158,37 +197,37 @@ def rate_weight_grad_kernel(pixel_index, pixel_level, offsets, random_bytes, d_c
     _, batch, n = d_current.shape
     partial = np.zeros((min(batch, N_CHUNKS), n_inputs, n), d_current.dtype)
     run_parts(rate_weight_grad_block, partial.shape[0], pixel_index, pixel_level, offsets, random_bytes, d_current,
-              partial, d_current.dtype.type(1))
+              partial, d_current.dtype.type(1), longest_sample(offsets))
     return sum_chunks(partial)
 
 
 @numba.njit(cache=True, nogil=True)
-def rate_weight_grad_block(first, end, pixel_index, pixel_level, offsets, random_bytes, d_current, partial, one):
+def rate_weight_grad_block(first, end, pixel_index, pixel_level, offsets, random_bytes, d_current, partial, one,
+                           longest):
     """rate_weight_grad_kernel's work on the chunks [first, end) of the batch, each into its partial[chunk];
-    ``one`` in the arrays' dtype."""
+    ``one`` in the arrays' dtype, ``longest`` as in ``rate_current_block``."""
     num_steps, batch, n = d_current.shape
     n_chunks = partial.shape[0]
     steps, total = np.zeros(num_steps + 1, np.int64), scratch(n, d_current)
+    sign, flip, below, mask = habit_scratch(longest, num_steps, d_current)
     for chunk in range(first, end):
         for b in range(chunk * batch // n_chunks, (chunk + 1) * batch // n_chunks):
             start, count = offsets[b], offsets[b + 1] - offsets[b]
+            habit_breaks(pixel_level, random_bytes, start, count, num_steps, sign, flip, below, mask)
             fill(total, one - one)
             for t in range(num_steps):
                 add_into(total, d_current[t, b])
             for k in range(count):
-                level, j = pixel_level[start + k], pixel_index[start + k]
-                bright = level > 128
                 m = 0
                 for t in range(num_steps):           # the steps at which pixel k breaks its habit
                     steps[m] = t
-                    m += (random_bytes[num_steps * start + t * count + k] < level) != bright
-                row = partial[chunk, j]
-                if bright:
+                    m += mask[t * count + k]
+                row, s = partial[chunk, pixel_index[start + k]], sign[k]
+                if s < 0:
                     add_into(row, total)
-                sign = -one if bright else one
                 for q in range(0, m - 1, 2):
                     t1, t2 = steps[q], steps[q + 1]
                     for h in range(n):
-                        row[h] += sign * (d_current[t1, b, h] + d_current[t2, b, h])
+                        row[h] += s * (d_current[t1, b, h] + d_current[t2, b, h])
                 if m % 2:
-                    add_scaled_into(row, sign, d_current[steps[m - 1], b])
+                    add_scaled_into(row, s, d_current[steps[m - 1], b])
