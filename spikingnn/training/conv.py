@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from spikingnn.kernels import conv as conv_kernels
-from spikingnn.training.layers import pick_kernel
+from spikingnn.training.layers import pick_kernel, sum_leading_axes
 
 # With backend 'numba' a convolution runs on events when fewer than this fraction of its inputs are non-zero.
 # Measured on 2 cores (64C5 on 12x12x12 maps, 3,200 frames): the event kernel is 7x faster than im2col + BLAS at
@@ -61,14 +61,14 @@ def conv_backward(d_current, cache, need_dx=True):
     if need_dx:
         d_x = pick_kernel(conv_kernels, "conv_input_grad", c.backend)(d_current, c.weights, c.x.shape[1:3], c.stride,
                                                                       c.padding)
-    return d_x, d_w, d_current.sum(axis=(0, 1, 2))
+    return d_x, d_w, sum_leading_axes(d_current)
 
 
 class PoolCache(NamedTuple):
     kind: str               # 'max', 'avg' or 'sum'
     size: int
     input_hw: tuple         # (H, W) of the map before pooling
-    argmax: np.ndarray      # max pooling: where each window's maximum was (int8); else empty
+    argmax: np.ndarray      # max pooling: where each window's maximum was (int32); else empty
     backend: str
 
 
@@ -78,7 +78,7 @@ def pool_forward(x, kind, size, backend="numba"):
     'max' keeps each window's largest entry, 'avg' its mean, 'sum' its sum (NIR's SumPool2d); rows and columns
     beyond the last whole window are dropped (PyTorch's floor mode).
     """
-    argmax = np.zeros((0,), np.int8)
+    argmax = np.zeros((0,), np.int32)
     if kind == "max":
         pooled, argmax = pick_kernel(conv_kernels, "max_pool", backend)(np.ascontiguousarray(x), size)
     else:
