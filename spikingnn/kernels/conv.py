@@ -218,7 +218,7 @@ def max_pool_reference(x, size):
 def max_pool_kernel(x, size):
     """Fast path of max_pool_reference (a thread per frame). The loop over channels is written with selects, not
     branches, and ``argmax`` is int32 like the comparison's lanes, so that it vectorises: (1280, 8, 8, 64) frames,
-    one thread, 23 -> 7 ms (with an int8 argmax the same loop stayed scalar)."""
+    one thread, 23 -> 9 ms (with an int8 argmax the same loop stayed scalar)."""
     n, h, w, c = x.shape
     hp, wp = h // size, w // size
     pooled = np.empty((n, hp, wp, c), x.dtype)
@@ -251,8 +251,8 @@ def max_pool_backward_reference(d_pooled, argmax, size, input_hw):
 @numba.njit(cache=True, parallel=True)
 def max_pool_backward_kernel(d_pooled, argmax, size, input_hw):
     """Fast path of max_pool_backward_reference: every entry of a window is written, the gradient where the maximum
-    was and zero elsewhere, by selects that vectorise (the scatter to ``argmax``'s place took 2.6x as long:
-    (1280, 8, 8, 64) frames, one thread, 15 -> 6 ms)."""
+    was and zero elsewhere, by selects that vectorise (the scatter to ``argmax``'s place took 2-2.6x as long:
+    (1280, 8, 8, 64) frames, one thread, 15 -> 6-7 ms)."""
     n, hp, wp, c = d_pooled.shape
     dx = np.zeros((n, input_hw[0], input_hw[1], c), d_pooled.dtype)
     for f in prange(n):
