@@ -11,13 +11,14 @@ spikes of 80 threshold-crossing input neurons (``--input spikes``, the default) 
 current (``--input current``, 1 input) -> ``--hidden`` recurrent ALIF neurons (tau_mem 20 ms, tau_adapt
 ``--tau-adapt`` ms) -> 10 leaky read-outs (``--tau-out`` ms), one step per pixel (dt = 1 ms, 784 steps). The decision
 is the read-out averaged over the last ``--loss-steps`` steps, and the cross-entropy looks at each of them: the bottom
-rows of a digit are mostly blank, so the network must hold what it saw there for a few hundred steps, and an adaptive
-threshold is that memory; a slow read-out (300 ms) also gathers what the spikes said along the way (after 400 batches,
-a first measurement: 63 % of the training batches right with 300 ms, 54 % with 20 ms). Adam at ``--lr``, times
-``--lr-decay`` per epoch, on batches of ``--batch-size``, the gradient's norm clipped at ``--grad-clip``, a rate
-regulariser towards 10 Hz. The defaults (spikes, Adam at 5e-3 times 0.9 per epoch, 22 epochs) reached 90.1 % on the
-test images in 66 minutes of training on one thread of this project's machine (README); with the grey value as a
-current and a decay of 0.8 the same network stopped near 81 %, its learning rate spent.
+rows of a digit are mostly blank, so the network must hold what it saw there for a few hundred steps: an adaptive
+threshold is such a memory, and a slow read-out (300 ms) also gathers what the spikes said along the way: after 400
+batches, a first measurement gave 63 % of the training batches right with 300 ms and 54 % with 20 ms, and with it a
+network without adaptation ends close behind (README). Adam at ``--lr``, times ``--lr-decay`` per epoch, on batches of
+``--batch-size``, the gradient's norm clipped at ``--grad-clip``, a rate regulariser towards 10 Hz. The defaults
+(spikes, Adam at 5e-3 times 0.9 per epoch, 22 epochs) reached 90.1 % on the test images in 66 minutes of training on
+one thread of this project's machine (README); with the grey value as a current and a decay of 0.8 the same network
+stopped near 81 %, its learning rate spent.
 
 Training uses the first 55,000 training images (batch k of epoch e in the order of ``default_rng([seed, 1, e])``);
 every ``--eval-every`` batches the accuracy on ``--val-images`` of the last 5,000 (held out); at the end, the 10,000
