@@ -36,7 +36,8 @@ def _run(code_or_module, cache_dir, *args):
 
 @pytest.mark.slow
 def test_training_loads_the_backward_kernels_that_the_other_process_compiled(tmp_path):
-    _run("spikingnn.training.warmup", tmp_path, "float32")
+    _run("spikingnn.training.warmup", tmp_path, "float32")                  # the other process's share
+    _run("from spikingnn.training import warmup; warmup.compile_optimizer('float32')", tmp_path)   # this one's
     assert list(tmp_path.rglob("neuron_bptt.backward_block-*.nbi")), "nothing was cached"
     report = json.loads(_run(TRAIN_AND_REPORT, tmp_path).splitlines()[-1])
     for name, counts in report.items():
@@ -63,3 +64,21 @@ def test_fit_waits_for_the_other_process_before_its_first_backward_pass(monkeypa
         rng.integers(0, 256, (8, 4, 4)).astype(np.uint8), np.arange(8) % 2, progress=False)
     assert events[:4] == [("start", "float32"), ("forward",), ("wait",), ("backward",)]
     assert events.count(("start", "float32")) == 1 and events.count(("wait",)) == 1
+
+
+def test_waiting_compiles_the_optimiser_here_before_it_waits_for_the_other_process(monkeypatch):
+    """The function fit calls before its first backward pass compiles Adam's step in this process first, then waits."""
+    from spikingnn.training import warmup
+
+    events = []
+
+    class Child:
+        def wait(self, timeout=None):
+            events.append("wait for the other process")
+
+    monkeypatch.setattr(warmup.subprocess, "Popen", lambda *a, **k: Child())
+    monkeypatch.setattr(warmup, "compile_optimizer", lambda dtype: events.append(f"compile optimiser {dtype}"))
+    wait = warmup.compile_backward_elsewhere("float32")
+    assert events == []
+    wait()
+    assert events == ["compile optimiser float32", "wait for the other process"]
