@@ -15,10 +15,10 @@ with the number of spikes, not the size of the map (the dense layers' idea, ``ke
 gradient dx is dense (every output carries a gradient): BLAS spreads each output's gradient over its window in
 both, and the kernel adds the windows back in place with Numba (col2im).
 
-Max pooling keeps, for each p x p window, the first largest entry (row-major within the window, as PyTorch) and
-its position, and sends the gradient back there only; its kernel and reference return the same arrays.
-Weight gradients of the kernels are summed over 8 fixed chunks of the frames in a fixed order: results do not
-depend on the number of threads. These kernels, unlike the others, are Numba ``parallel=True`` functions: moved to
+Max pooling keeps, for each p x p window, the first largest entry (row-major within the window, as PyTorch) and its
+position, and sends the gradient back there only; its kernel and reference return the same arrays. Weight gradients
+of the kernels are summed over ``N_GRAD_CHUNKS`` fixed chunks of the frames in a fixed order: results do not depend
+on the number of threads. These kernels, unlike the others, are Numba ``parallel=True`` functions: moved to
 ``threads.run_parts`` (as the others were) they compiled 2.5x faster, but a convolutional network trained 7-8 %
 slower (6 interleaved pairs of 60-batch runs; the cause was not found: each kernel alone timed the same), so they
 stay as they are.
@@ -29,10 +29,11 @@ import numba
 import numpy as np
 from numba import prange
 
-from spikingnn.kernels.projection import copy_into, sum_chunks
+from spikingnn.kernels.projection import copy_into, fill, sum_chunks
 
 FRAME_CHUNK = 256     # frames per matrix product in the references: bounds the im2col copy (~20 MB for 64C5)
 CACHE_CHUNK = 32      # frames per product in conv_input_grad_kernel: its windows stay in cache for _col2im (2x faster)
+N_GRAD_CHUNKS = 8     # partial dW sums of conv_weight_grad_kernel: fixed, not the thread count (reproducible)
 
 
 def output_size(size_in: int, size: int, stride: int, padding: int) -> int:
@@ -122,7 +123,7 @@ def conv_weight_grad_partial(x, d_current, size, stride, padding):
     """conv_weight_grad_kernel's partial sums, one per chunk of the frames (a thread each)."""
     n, h, w, c_in = x.shape
     ho, wo, c_out = d_current.shape[1], d_current.shape[2], d_current.shape[3]
-    n_chunks = min(n, 8)         # fixed, not the thread count: reproducible
+    n_chunks = min(n, N_GRAD_CHUNKS)
     partial = np.zeros((n_chunks, size, size, c_in, c_out), d_current.dtype)
     for chunk in prange(n_chunks):
         d_w = partial[chunk]
@@ -252,10 +253,16 @@ def max_pool_backward_reference(d_pooled, argmax, size, input_hw):
 def max_pool_backward_kernel(d_pooled, argmax, size, input_hw):
     """Fast path of max_pool_backward_reference: every entry of a window is written, the gradient where the maximum
     was and zero elsewhere, by selects that vectorise (the scatter to ``argmax``'s place took 2-2.6x as long:
-    (1280, 8, 8, 64) frames, one thread, 15 -> 6-7 ms)."""
+    (1280, 8, 8, 64) frames, one thread, 15 -> 6-7 ms). As the windows are written whole, only the rows and columns
+    beyond the last whole window are zeroed first (zeroing all of dx as well: 2.8-3.8 against 1.9-2.1 ms, another
+    hour of the machine)."""
     n, hp, wp, c = d_pooled.shape
-    dx = np.zeros((n, input_hw[0], input_hw[1], c), d_pooled.dtype)
+    h, w = input_hw
+    dx = np.empty((n, h, w, c), d_pooled.dtype)
     for f in prange(n):
+        for y in range(h):                  # beyond the last whole window: the last rows, or a row's last columns
+            for x in range(wp * size if y < hp * size else 0, w):
+                fill(dx[f, y, x], 0.0)
         for i in range(hp):
             for j in range(wp):
                 d, where = d_pooled[f, i, j], argmax[f, i, j]
