@@ -118,9 +118,13 @@ def rate_current_kernel(pixel_index, pixel_level, offsets, random_bytes, num_ste
 @numba.njit(cache=True, inline="always")
 def habit_scratch(longest, num_steps, like):
     """The block's own rows for ``habit_breaks``: sign (``like``'s dtype), flip, below (longest bytes each) and
-    mask (num_steps x longest bytes)."""
-    return (scratch(longest, like), np.zeros(longest, np.uint8), np.zeros(longest, np.uint8),
-            np.zeros(longest * num_steps, np.uint8))
+    mask (num_steps x longest bytes).
+
+    The byte rows are ``np.empty``: ``habit_breaks`` writes every entry it later reads, and each dtype given to
+    ``np.zeros`` inside a kernel costs a first run ~0.3 s more compiling than ``np.empty`` does (Numba builds the
+    zero-filling version anew for every dtype; the kernels' float rows already pay for theirs)."""
+    return (scratch(longest, like), np.empty(longest, np.uint8), np.empty(longest, np.uint8),
+            np.empty(longest * num_steps, np.uint8))
 
 
 @numba.njit(cache=True, inline="always")
@@ -152,7 +156,7 @@ def rate_current_block(first, end, pixel_index, pixel_level, offsets, random_byt
     a sample's non-zero pixels, at most, plus one. The scratch rows are the block's own (see
     ``projection.scratch``)."""
     num_steps, n = current.shape[0], weights.shape[1]
-    exceptions = np.zeros(longest, np.int64)
+    exceptions = np.empty(longest, np.int64)           # written before read, like habit_scratch's bytes
     sign, flip, below, mask = habit_scratch(longest, num_steps, weights)
     base, acc = scratch(n, weights), scratch(n, weights)
     for b in range(first, end):
@@ -208,7 +212,7 @@ def rate_weight_grad_block(first, end, pixel_index, pixel_level, offsets, random
     ``one`` in the arrays' dtype, ``longest`` as in ``rate_current_block``."""
     num_steps, batch, n = d_current.shape
     n_chunks = partial.shape[0]
-    steps, total = np.zeros(num_steps + 1, np.int64), scratch(n, d_current)
+    steps, total = np.empty(num_steps + 1, np.int64), scratch(n, d_current)   # steps: written before read
     sign, flip, below, mask = habit_scratch(longest, num_steps, d_current)
     for chunk in range(first, end):
         for b in range(chunk * batch // n_chunks, (chunk + 1) * batch // n_chunks):
