@@ -14,8 +14,8 @@ slice W[:, :, c, :] to the outputs it touches, and adds its share of dW from the
 with the number of spikes, not the size of the map (the dense layers' idea, ``kernels/projection.py``). The input
 gradient dx is dense (every output carries a gradient): BLAS spreads each output's gradient over its window in
 both, and the kernel adds the windows back in place with Numba (col2im). Scattering only the non-zero gradients
-instead (after 2 x 2 max pooling, 3 in 4 are zero) did 4x less arithmetic but took 3.4x as long as BLAS (64C5,
-1,280 frames, CPU time on one thread: 146 against 43 ms): BLAS keeps its numbers in registers, a scatter cannot.
+instead (after 2 x 2 max pooling, 3 in 4 are zero) did 4x less arithmetic but took 3.4x as long as BLAS and col2im
+(64C5, 1,280 frames, CPU time on one thread: 146 against 43 ms, with each scattered run padded to whole vectors).
 
 Max pooling keeps, for each p x p window, the first largest entry (row-major within the window, as PyTorch) and its
 position, and sends the gradient back there only; its kernel and reference return the same arrays. Weight gradients
@@ -177,7 +177,9 @@ def conv_input_grad_kernel(d_current, weights, input_hw, stride, padding):
     """Fast path of conv_input_grad_reference: the same products (BLAS), the windows added back by ``_col2im``, in
     chunks of CACHE_CHUNK frames shared out to the kernels' threads (``threads.run_parts``). Training keeps BLAS
     on one thread (``SNNClassifier.fit``), so these threads are what runs the products side by side: the input
-    gradient of 64C5 on 1,280 frames took 45 ms with the chunks in turn, on one BLAS thread, in a training step."""
+    gradient of 64C5 on 1,280 frames took 42-47 ms in a training step with the chunks in turn, 25 ms shared out
+    (2 threads). Called where BLAS has threads of its own, each chunk's product uses them too: the same numbers,
+    more threads than cores."""
     (h, w), n = input_hw, d_current.shape[0]
     dx = np.empty((n, h, w, weights.shape[2]), d_current.dtype)
     run_parts(_input_grad_chunks, -(-n // CACHE_CHUNK), d_current, weights, stride, padding, dx)
