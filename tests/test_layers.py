@@ -9,7 +9,7 @@ an exact one.
 import numpy as np
 import pytest
 
-from spikingnn.training.encoders import encode, pixel_levels
+from spikingnn.training.encoders import ImageLevels, encode, pixel_levels
 from spikingnn.training.layers import NeuronSpec
 from spikingnn.training.network import NetworkSpec, init_params, network_backward, network_forward
 from spikingnn.training.surrogate import make_surrogate
@@ -98,3 +98,25 @@ def test_pixel_levels_round_256_p_over_255_for_every_uint8_pixel_and_match_float
     assert levels.dtype == np.uint16
     np.testing.assert_array_equal(levels, expected)
     np.testing.assert_array_equal(pixel_levels(pixels / 255.0), expected)
+
+
+@pytest.mark.parametrize("as_float", [False, True])
+def test_image_levels_give_the_levels_of_the_images_taken_by_any_index(as_float):
+    """ImageLevels converts batch by batch (uint8) or once (floats); either way levels[index] is pixel_levels of
+    the images taken, for slices, index arrays and single rows alike."""
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (40, 7, 4), dtype=np.uint8)
+    images = pixels / 255.0 if as_float else pixels
+    expected, levels = pixel_levels(pixels), ImageLevels(images)
+    assert levels.shape == (40, 28) and len(levels) == 40
+    index = rng.permutation(40)[:13]
+    np.testing.assert_array_equal(levels[index], expected[index])
+    np.testing.assert_array_equal(levels[5:17], expected[5:17])
+    assert levels[index].dtype == np.uint16
+
+
+def test_image_levels_refuse_out_of_range_floats_before_any_batch_is_taken():
+    images = np.full((3, 4), 0.5)
+    images[2, 1] = 1.5
+    with pytest.raises(ValueError, match=r"X.*\[0(\.0)?, 1"):
+        ImageLevels(images)

@@ -31,21 +31,51 @@ from spikingnn.training.layers import RateInput, pick_kernel
 ENCODINGS = ("rate", "latency", "current")
 
 
-def pixel_levels(images, name: str = "X") -> np.ndarray:
-    """Images (N, H, W) or (N, n) as uint8 pixels or floats in [0, 1] -> levels (N, n) uint16 in 0..256."""
+def _flat_images(images, name: str) -> np.ndarray:
+    """Images (N, H, W) or (N, n) as a 2-D (N, n) array, refused unless non-empty and of uint8 or numbers."""
     images = np.asarray(images)
     if images.ndim < 2 or images.shape[0] == 0:
         raise ValueError(f"{name} must be a non-empty array of images (N, height, width) or (N, features); "
                          f"got shape {images.shape}")
     flat = images.reshape(images.shape[0], -1)
+    if flat.dtype.kind not in "fiu":
+        raise ValueError(f"{name} must hold uint8 pixels or floats in [0, 1]; got dtype {flat.dtype}")
+    return flat
+
+
+def pixel_levels(images, name: str = "X") -> np.ndarray:
+    """Images (N, H, W) or (N, n) as uint8 pixels or floats in [0, 1] -> levels (N, n) uint16 in 0..256."""
+    flat = _flat_images(images, name)
     if flat.dtype == np.uint8:      # round(256 p / 255) = p + round(p / 255) = p + (p >= 128), as two array sweeps
         levels = flat.astype(np.uint16)
         levels += flat >> 7
         return levels
-    if flat.dtype.kind not in "fiu":
-        raise ValueError(f"{name} must hold uint8 pixels or floats in [0, 1]; got dtype {flat.dtype}")
     x = check_in_range(name, flat, 0.0, 1.0)
     return np.rint(x * 256).astype(np.uint16)
+
+
+class ImageLevels:
+    """A set of images read as levels, batch by batch: ``levels[index]`` is ``pixel_levels`` of the images taken.
+
+    uint8 pixels stay as they are and each batch is converted when it is taken: converting the 60,000 MNIST
+    training images at once took 0.15 s (a tenth of a training epoch) and 94 MB. Floats are checked against
+    [0, 1] and converted once, here, so that a bad value is reported before training begins.
+    """
+
+    def __init__(self, images, name: str = "X"):
+        flat = _flat_images(images, name)
+        self._pixels = flat if flat.dtype == np.uint8 else pixel_levels(flat, name)
+
+    @property
+    def shape(self) -> tuple:
+        return self._pixels.shape
+
+    def __len__(self) -> int:
+        return self._pixels.shape[0]
+
+    def __getitem__(self, index) -> np.ndarray:
+        chosen = self._pixels[index]
+        return pixel_levels(chosen) if chosen.dtype == np.uint8 else chosen
 
 
 def random_bytes(rng: np.random.Generator, size: int) -> np.ndarray:

@@ -36,7 +36,7 @@ from spikingnn.serialization import save as save_model
 from spikingnn.training import hyperparams
 from spikingnn.training.arch import MAX_ARCH_CHARS, arch_shapes, parse_arch
 from spikingnn.training.callbacks import as_callbacks
-from spikingnn.training.encoders import encode, input_spikes, pixel_levels
+from spikingnn.training.encoders import ImageLevels, encode, input_spikes
 from spikingnn.training.losses import loss_forward_backward, output_scores, rate_regularizer
 from spikingnn.training.network import init_params, network_backward, network_forward, param_shapes
 from spikingnn.training.optim import clip_grad_norm
@@ -421,7 +421,7 @@ class SNNClassifier:
             from spikingnn.progress import ProgressBar  # the face lives outside training/: loaded when asked for
 
             hooks.insert(0, ProgressBar())
-        levels, y = pixel_levels(X), np.asarray(y)
+        levels, y = ImageLevels(X), np.asarray(y)
         if y.shape != (levels.shape[0],):
             raise ValueError(f"y must have shape ({levels.shape[0]},) to match X; got {y.shape}")
         target = self.epochs if epochs is None else epochs
@@ -543,14 +543,14 @@ class SNNClassifier:
         return metrics
 
     # ------------------------------------------------------------------------------------------ inference
-    def _check_features(self, levels, name: str = "X") -> np.ndarray:
+    def _check_features(self, levels, name: str = "X"):
         if levels.shape[1] != self.n_features_in_:
             raise ValueError(f"{name} must have {self.n_features_in_} features per image; got {levels.shape[1]}")
         return levels
 
-    def _levels(self, X, name: str = "X") -> np.ndarray:
+    def _levels(self, X, name: str = "X") -> ImageLevels:
         """Images as levels (N, n_features_in_), refused unless they have the model's number of features."""
-        return self._check_features(pixel_levels(X, name), name)
+        return self._check_features(ImageLevels(X, name), name)
 
     def _prepare(self, X) -> tuple:
         """(levels, built) for an inference call: the state and X checked, the hyper-parameters built once."""
