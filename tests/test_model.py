@@ -275,6 +275,32 @@ def test_inference_outputs():
     np.testing.assert_array_equal(rec.spikes[-1].sum(axis=0), counts[:4])
 
 
+@pytest.mark.parametrize("encoding", ["rate", "latency", "current"])
+def test_inference_runs_the_same_spikes_whatever_the_run_batch(monkeypatch, encoding):
+    """Inference encodes EVAL_BATCH pictures at once and runs RUN_BATCH of them at a time: the runs see the input
+    of the whole encoded batch. Rate-coded input goes through the event kernels, which treat each sample alone:
+    every spike and membrane is the same. Dense input goes through BLAS, whose sums may round differently for
+    another number of rows: the membranes agree to float32 rounding."""
+    X, y = _blocks(120, 0)
+    model = SNNClassifier(**SMALL, encoding=encoding, loss="ce_count").fit(X, y, progress=False)
+    monkeypatch.setattr(model_module, "EVAL_BATCH", 50)
+    records = {}
+    for run_batch in (50, 7):
+        monkeypatch.setattr(model_module, "RUN_BATCH", run_batch)
+        records[run_batch] = model.record(X)
+    whole, parts = records[50], records[7]
+    np.testing.assert_array_equal(parts.input_spikes, whole.input_spikes)
+    for a, b in zip(whole.v, parts.v):
+        if encoding == "rate":
+            np.testing.assert_array_equal(b, a)
+        else:
+            np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
+    if encoding == "rate":
+        for a, b in zip(whole.spikes, parts.spikes):
+            np.testing.assert_array_equal(b, a)
+        assert whole.spikes[-1].any()
+
+
 def test_membrane_loss_reads_a_non_spiking_output_layer():
     """With ce_mem_mean the output neurons integrate without firing; the prediction is the largest mean membrane."""
     X, y = _blocks(100, 0)

@@ -114,6 +114,13 @@ def encode(encoding: str, levels, num_steps: int, rng: np.random.Generator, dtyp
     return (levels / 256.0).astype(dtype)
 
 
+def take_samples(encoded, start: int, stop: int):
+    """Samples start:stop of an encoded batch (what ``encode`` returns), encoded as they were in the whole batch."""
+    if isinstance(encoded, RateInput):
+        return encoded.samples(start, stop)
+    return encoded[start:stop] if encoded.ndim == 2 else encoded[:, start:stop]
+
+
 def input_spikes(encoded, num_steps: int) -> np.ndarray:
     """What the first layer receives, as a dense (T, B, n) array (analog values repeated for 'current')."""
     if isinstance(encoded, RateInput):

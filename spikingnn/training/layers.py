@@ -111,6 +111,12 @@ class RateInput(NamedTuple):
         """The spikes as a dense (T, B, n_inputs) 0/1 float32 array."""
         return rate_kernels.rate_spikes_reference(*self)
 
+    def samples(self, start: int, stop: int) -> "RateInput":
+        """Samples start:stop of the batch, with their own bytes: the same spikes as in the whole batch."""
+        lo, hi = self.offsets[start], self.offsets[stop]
+        return RateInput(self.pixel_index[lo:hi], self.pixel_level[lo:hi], self.offsets[start:stop + 1] - lo,
+                         self.random_bytes[self.num_steps * lo:self.num_steps * hi], self.num_steps, self.n_inputs)
+
 
 class RateCache(NamedTuple):
     rate_input: RateInput
