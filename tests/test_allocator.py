@@ -69,3 +69,38 @@ def test_an_explicit_environment_setting_wins(monkeypatch):
     from spikingnn.kernels.allocator import keep_freed_memory
     monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "131072")
     assert keep_freed_memory() is False
+
+
+DASK_WORKER = """
+import resource, sys
+import numpy as np
+import spikingnn.kernels                 # the allocator stands aside: the environment sets MALLOC_TRIM_THRESHOLD_
+from spikingnn.sweep import keep_freed_memory_despite_dask
+if sys.argv[1] == "sweep":
+    print(keep_freed_memory_despite_dask())
+def faults():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+np.ones(2**20)
+before = faults()
+for _ in range(20):
+    arrays = [np.ones((25, 128, 100), np.float32) for _ in range(4)]
+    del arrays
+print(faults() - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt: Linux only")
+@pytest.mark.parametrize("trim, taken", [("65536", True), ("131072", False)])
+def test_a_sweep_trial_takes_the_settings_over_dasks_environment_only(trim, taken):
+    """dask's nanny starts each worker with MALLOC_TRIM_THRESHOLD_=65536, which the allocator respects at import;
+    a sweep's trial takes the allocator's settings over that value (no new pages after the first round), not over
+    a value of the user's own."""
+    pytest.importorskip("distributed")
+    runs = {}
+    for mode in ("import only", "sweep"):
+        out = subprocess.run([sys.executable, "-c", DASK_WORKER, mode], capture_output=True, text=True, check=True,
+                             env={"PATH": "", "PYTHONPATH": ":".join(sys.path), "MALLOC_TRIM_THRESHOLD_": trim})
+        runs[mode] = out.stdout.split()
+    assert int(runs["import only"][-1]) > 400, runs
+    assert runs["sweep"][0] == str(taken)
+    assert (int(runs["sweep"][-1]) < 50) == taken, runs
