@@ -12,7 +12,8 @@ so ``M_MMAP_MAX`` = 0 also serves those from the heap. The process's peak memory
 stays near that peak instead of falling after each batch, and the heap's top is given back beyond 1 GiB free.
 
 Linux with glibc only (elsewhere nothing is done). An explicit ``MALLOC_MMAP_THRESHOLD_``,
-``MALLOC_TRIM_THRESHOLD_`` or ``MALLOC_MMAP_MAX_`` in the environment wins, as for any glibc program.
+``MALLOC_TRIM_THRESHOLD_`` or ``MALLOC_MMAP_MAX_`` in the environment wins, as for any glibc program, except the
+value that dask's nanny gives every worker, which a sweep's trial overrides (``sweep.keep_freed_memory_despite_dask``).
 """
 from __future__ import annotations
 
