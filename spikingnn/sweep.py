@@ -479,10 +479,10 @@ def keep_freed_memory_despite_dask() -> bool:
     import dask
     import distributed  # noqa: F401  (registers its defaults in dask's configuration, the nanny's environment too)
 
-    from spikingnn.kernels.allocator import ENVIRONMENT, keep_freed_memory
+    from spikingnn.kernels.allocator import MALLOC_VARIABLES, keep_freed_memory
 
     dask_environment = dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {}
-    set_here = {name: os.environ[name] for name in ENVIRONMENT if name in os.environ}
+    set_here = {name: os.environ[name] for name in MALLOC_VARIABLES if name in os.environ}
     if not set_here or any(str(dask_environment.get(name)) != value for name, value in set_here.items()):
         return False
     return keep_freed_memory(environment_wins=False)

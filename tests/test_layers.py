@@ -103,7 +103,7 @@ def test_pixel_levels_round_256_p_over_255_for_every_uint8_pixel_and_match_float
 @pytest.mark.parametrize("as_float", [False, True])
 def test_image_levels_give_the_levels_of_the_images_taken_by_any_index(as_float):
     """ImageLevels converts batch by batch (uint8) or once (floats); either way levels[index] is pixel_levels of
-    the images taken, for slices, index arrays and single rows alike."""
+    the images taken, for index arrays and slices alike."""
     rng = np.random.default_rng(3)
     pixels = rng.integers(0, 256, (40, 7, 4), dtype=np.uint8)
     images = pixels / 255.0 if as_float else pixels

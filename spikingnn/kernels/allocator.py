@@ -27,14 +27,15 @@ MMAP_THRESHOLD = 32 * 2**20      # glibc's largest value on 64-bit (HEAP_MAX_SIZ
 TRIM_THRESHOLD = 2**30           # keep up to 1 GiB of freed heap
 
 
-ENVIRONMENT = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_MAX_")
+MALLOC_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_MAX_")
 
 
 def keep_freed_memory(environment_wins: bool = True) -> bool:
     """Raise glibc's mmap and trim thresholds, serve large blocks from the heap too (see the module docstring).
     ``environment_wins`` False: even where the environment sets one of glibc's MALLOC_* variables (for a caller that
     knows who put it there: ``sweep``). Returns whether it was done."""
-    if not sys.platform.startswith("linux") or (environment_wins and any(name in os.environ for name in ENVIRONMENT)):
+    set_by_environment = any(name in os.environ for name in MALLOC_VARIABLES)
+    if not sys.platform.startswith("linux") or (environment_wins and set_by_environment):
         return False
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
