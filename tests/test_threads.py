@@ -1,9 +1,11 @@
-"""spikingnn.kernels.threads: the parts are shared out once each, at the same time, and errors come back."""
+"""spikingnn.kernels.threads: the parts are shared out once each, at the same time, and errors come back; helpers
+poll for work, then sleep, and wake for the next call."""
 import os
 import signal
 import threading
 
 import numba
+import numpy as np
 import pytest
 
 from spikingnn.kernels import threads
@@ -94,3 +96,43 @@ def test_a_forked_child_starts_threads_of_its_own(allowed):
             os._exit(2)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_polling_sees_a_value_that_another_thread_writes_later():
+    """The compiled loop reads memory at every poll: a read kept in a register would never see the write and the
+    loop would give up (False) after its polls."""
+    cells = np.zeros(2, np.int64)
+    writer = threading.Timer(0.05, cells.__setitem__, (1, 7))
+    writer.start()
+    assert threads.poll_until(cells, 1, 7, 1 << 40)        # ~10 minutes of polls at most; the write comes in 50 ms
+    writer.join()
+    assert not threads.poll_until(cells, 1, 8, 1000)       # a value never written: False once the polls are spent
+    assert threads.poll_until(cells, 0, 0, 1)
+
+
+@pytest.mark.parametrize("idle_polls, join_polls", [(0, 0), (0, 1 << 24), (1 << 24, 0)])
+def test_helpers_that_sleep_or_poll_serve_every_call(allowed, monkeypatch, idle_polls, join_polls):
+    """With no polls a helper sleeps after each task and is woken by the next call; with polls it is found awake.
+    Either way every call runs its parts once each, on two threads, with their errors."""
+    allowed(2)
+    monkeypatch.setattr(threads, "IDLE_POLLS", idle_polls)
+    monkeypatch.setattr(threads, "JOIN_POLLS", join_polls)
+    threads.run_parts(lambda first, end: None, 2)           # the helper picks up the settings from its next task on
+    lock = threading.Lock()
+
+    def block(first, end, seen, failing):
+        with lock:
+            seen.append((first, threading.get_ident()))
+        if failing and first == 1:
+            raise ValueError("the helper's part")
+
+    for call in range(20):
+        seen, failing = [], call % 5 == 4
+        if failing:
+            with pytest.raises(ValueError, match="the helper's part"):
+                threads.run_parts(block, 2, seen, failing)
+        else:
+            threads.run_parts(block, 2, seen, failing)
+        assert sorted(first for first, _ in seen) == [0, 1] and len({ident for _, ident in seen}) == 2
+        if call % 3 == 0:
+            threading.Event().wait(0.002)                   # a gap between calls, as between a batch's kernels
