@@ -211,3 +211,59 @@ def test_numba_and_numpy_backends_agree(encoding, reset, detach):
     assert 0 < results["numba"][0][0].mean() < 1, "the hidden layer should spike"
     for name, grad in results["numpy"][1].items():
         np.testing.assert_allclose(results["numba"][1][name], grad, rtol=1e-9, atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("reset_code", [neuron_bptt.RESET_SUBTRACT, neuron_bptt.RESET_ZERO, neuron_bptt.READOUT])
+@pytest.mark.parametrize("alif", [False, True])
+def test_rate_neuron_spikes_kernel_matches_reference(reset_code, alif):
+    """The fused input layer of inference (rate current straight into LIF/ALIF neurons) against its reference, the
+    two reference steps one after the other (19 samples, more than one thread's share)."""
+    rng = np.random.default_rng(10 + reset_code + 3 * alif)
+    r, _ = _rate_case(rng, batch=19, n_in=30, num_steps=12)
+    weights, bias = rng.normal(0.1, 0.6, (r.n_inputs, 5)), rng.normal(0.1, 0.2, 5)
+    beta, v_threshold = rng.uniform(0.7, 0.99, 5), rng.uniform(0.5, 1.5, 5)
+    args = (*r[:5], weights, bias, beta, v_threshold, 0.9 if alif else 0.0, 0.3 if alif else 0.0, reset_code)
+    spikes = rate_kernels.rate_neuron_spikes_kernel(*args)
+    np.testing.assert_array_equal(spikes, rate_kernels.rate_neuron_spikes_reference(*args))
+    assert reset_code == neuron_bptt.READOUT or 0.05 < spikes.mean() < 0.95, "the case should make some spikes"
+
+
+@pytest.mark.parametrize("alif", [False, True])
+def test_rate_neuron_spikes_are_the_layer_kernels_spikes_to_the_bit(alif):
+    """In float32, as in training: the fused kernel fires exactly where rate_current_kernel followed by
+    neuron_forward_kernel fires (the same operations in the same order), on MNIST-like pictures of 100 pixels."""
+    rng = np.random.default_rng(11)
+    levels = pixel_levels((rng.random((37, 100)) * (rng.random((37, 100)) < 0.2) * 255).astype(np.uint8))
+    r = rate_input(levels, 25, rng)
+    weights, bias = rng.normal(0.02, 0.1, (100, 64)).astype(np.float32), rng.normal(0, 0.05, 64).astype(np.float32)
+    beta, v_threshold = np.full(64, 0.95, np.float32), np.ones(64, np.float32)
+    rho, beta_adapt = (np.float32(0.9), np.float32(0.2)) if alif else (np.float32(0), np.float32(0))
+    current = rate_kernels.rate_current_kernel(*r[:5], weights, bias)
+    _, layered, _ = neuron_bptt.neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt,
+                                                      np.zeros((0, 0), np.float32), neuron_bptt.RESET_SUBTRACT, 0,
+                                                      np.float32(5), False, np.zeros((0, 0, 0), np.float32))
+    fused = rate_kernels.rate_neuron_spikes_kernel(*r[:5], weights, bias, beta, v_threshold, rho, beta_adapt,
+                                                   neuron_bptt.RESET_SUBTRACT)
+    assert fused.dtype == np.float32 and 0.02 < fused.mean() < 0.98
+    np.testing.assert_array_equal(fused, layered)
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+@pytest.mark.parametrize("recurrent", [False, True])
+def test_inference_forward_gives_the_training_forwards_spikes_and_output(backend, recurrent):
+    """network_forward(inference=True): the first hidden layer only fires (no caches), every layer's spikes and the
+    output membrane are those of the training forward pass, bit for bit; a recurrent first layer runs as in training."""
+    rng = np.random.default_rng(12)
+    surrogate = make_surrogate("fast_sigmoid")
+    spec = NetworkSpec((30, 20, 12, 3), 15, NeuronSpec("subtract", True, 0.9, 0.2, surrogate),
+                       NeuronSpec("readout", True, 0.0, 0.0, surrogate), recurrent=recurrent)
+    params = init_params(spec, 0.9, 1.0, np.random.default_rng(13), np.float32)
+    params = {k: v * 3 if k.startswith("weights") else v for k, v in params.items()}
+    r, _ = _rate_case(rng, batch=9, n_in=30, num_steps=15)
+    spikes, cache = network_forward(params, spec, r, backend)
+    fast_spikes, fast_cache = network_forward(params, spec, r, backend, inference=True)
+    assert (fast_cache.neurons[0] is None) == (not recurrent) == (fast_cache.projections[0] is None)
+    assert 0.05 < spikes[0].mean() < 0.95, "the first layer should spike"
+    for a, b in zip(spikes, fast_spikes):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(cache.neurons[-1].v, fast_cache.neurons[-1].v)

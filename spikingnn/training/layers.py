@@ -129,6 +129,13 @@ def rate_dense_forward(rate_input, weights, bias, backend="numba"):
     return current, RateCache(rate_input, backend)
 
 
+def rate_dense_spikes(rate_input, weights, bias, beta, v_threshold, spec, backend="numba"):
+    """The spikes (T, B, H) of rate_dense_forward followed by neuron_forward (no recurrence), and nothing else:
+    for inference, where no gradient needs the current, the membrane or the caches (the same spikes, to the bit)."""
+    return pick_kernel(rate_kernels, "rate_neuron_spikes", backend)(
+        *rate_input[:5], weights, bias, beta, v_threshold, spec.rho, spec.beta_adapt, spec.reset_code)
+
+
 def rate_dense_backward(d_current, cache):
     """dW, db of rate_dense_forward (the input needs no gradient); the spikes are regenerated from the bytes."""
     r = cache.rate_input

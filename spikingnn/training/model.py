@@ -576,9 +576,9 @@ class SNNClassifier:
                 widest = max(widest, math.prod(spec.map_shapes[layer + 1]) * max(stage.pool_size, 1) ** 2)
         return max(1, min(EVAL_BATCH, EVAL_MAP_VALUES // (spec.num_steps * widest)))
 
-    def _batches(self, levels, built):
+    def _batches(self, levels, built, record=False):
         """Encode the levels in batches (``_eval_batch``) and run them RUN_BATCH at a time; yields (encoded, spikes,
-        cache) per run.
+        cache) per run. Unless ``record``, the first layer may keep no cache (``network_forward``'s ``inference``).
 
         One BLAS thread meanwhile, as in ``fit``: OpenBLAS's idle threads spin on the cores that the kernels'
         threads need (the 10k MNIST test images: 0.53 s with BLAS's threads, 0.39 s without, on 2 cores).
@@ -591,7 +591,7 @@ class SNNClassifier:
                 encoded = encode(self.encoding, batch, built.spec.num_steps, rng, np.dtype(self.dtype), self.backend)
                 for first in range(0, batch.shape[0], RUN_BATCH):
                     part = take_samples(encoded, first, min(first + RUN_BATCH, batch.shape[0]))
-                    spikes, cache = network_forward(self.params_, built.spec, part, self.backend)
+                    spikes, cache = network_forward(self.params_, built.spec, part, self.backend, inference=not record)
                     yield part, spikes, cache
 
     def _predict(self, levels, built) -> np.ndarray:
@@ -624,7 +624,7 @@ class SNNClassifier:
         """Input spikes, spikes and membrane potentials of every layer for images X (keep X small)."""
         levels, built = self._prepare(X)
         parts = [(input_spikes(encoded, built.spec.num_steps), spikes, [n.v for n in cache.neurons])
-                 for encoded, spikes, cache in self._batches(levels, built)]
+                 for encoded, spikes, cache in self._batches(levels, built, record=True)]
         inputs = np.concatenate([p[0] for p in parts], axis=1)
         layers = range(len(parts[0][1]))
         return Recording(inputs if self.encoding == "current" else inputs.astype(bool),

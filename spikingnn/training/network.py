@@ -35,6 +35,7 @@ from spikingnn.training.layers import (
     neuron_forward,
     rate_dense_backward,
     rate_dense_forward,
+    rate_dense_spikes,
 )
 
 
@@ -112,11 +113,14 @@ class NetworkCache(NamedTuple):
     analog_input: bool   # 'current' encoding: the first projection saw one (1, B, n_in) frame
 
 
-def network_forward(params, spec: NetworkSpec, encoded, backend="numba", smooth=False, reset_spikes=None):
+def network_forward(params, spec: NetworkSpec, encoded, backend="numba", smooth=False, reset_spikes=None,
+                    inference=False):
     """Run the network on an encoded batch (a ``RateInput``, (T, B, n_in) spikes or (B, n_in) analog values).
 
     Returns the spikes of every layer (list of (T, B, n_l)) and the cache; the output layer's membrane is
     ``cache.neurons[-1].v``. ``smooth`` and ``reset_spikes`` (one array per layer) are for gradient checks.
+    ``inference``: no backward pass will follow, so a rate-coded dense first hidden layer without recurrence only
+    fires (``rate_dense_spikes``: the same spikes, and its two caches are None).
     """
     projections, neurons, spikes = [], [], []
     analog = not isinstance(encoded, RateInput) and encoded.ndim == 2
@@ -124,6 +128,14 @@ def network_forward(params, spec: NetworkSpec, encoded, backend="numba", smooth=
     for layer in range(spec.n_layers):
         w, b = params[f"weights{layer}"], params[f"bias{layer}"]
         stage = spec.conv_stage(layer)
+        if inference and isinstance(x, RateInput) and stage is None and layer < spec.n_layers - 1 \
+                and not spec.has_recurrence(layer):
+            spikes.append(rate_dense_spikes(x, w, b, params[f"beta{layer}"], params[f"v_threshold{layer}"],
+                                            spec.neuron(layer), backend))
+            projections.append(None)
+            neurons.append(None)
+            x = spikes[-1]
+            continue
         if isinstance(x, RateInput) and stage is None:
             current, projection = rate_dense_forward(x, w, b, backend)
         elif analog and layer == 0:
