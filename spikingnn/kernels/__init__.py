@@ -7,11 +7,11 @@ Kernels compile on their first call and are cached on disk, so importing spiking
 """
 import os
 
-# The convolution kernels run on Numba's OpenMP threads, which spin between parallel regions by default; on a busy
-# machine (other processes on the cores) each short parallel kernel then waits for a descheduled spinner, up to 80x
-# slower on 2 shared cores. Passive waiting costs a few microseconds per kernel on an idle machine. Set here, before
-# any kernel module imports numba and before OpenMP starts; an explicit user setting wins. (The other kernels run
-# on threads of their own: ``threads.py``.)
+# No kernel here runs on OpenMP's threads any more (``threads.py``), but a user's own Numba ``parallel=True`` code or
+# an OpenMP BLAS may: their threads spin between parallel regions by default, and on a busy machine (other processes,
+# or these kernels' polling helpers, on the cores) each short parallel region then waits for a descheduled spinner,
+# up to 80x slower on 2 shared cores. Passive waiting costs a few microseconds per region on an idle machine. Set
+# here, before any kernel module imports numba and before OpenMP starts; an explicit user setting wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 from spikingnn.kernels.allocator import keep_freed_memory  # noqa: E402  (after the OpenMP setting, on purpose)

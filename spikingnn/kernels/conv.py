@@ -20,16 +20,17 @@ instead (after 2 x 2 max pooling, 3 in 4 are zero) did 4x less arithmetic but to
 Max pooling keeps, for each p x p window, the first largest entry (row-major within the window, as PyTorch) and its
 position, and sends the gradient back there only; its kernel and reference return the same arrays. Weight gradients
 of the kernels are summed over ``N_GRAD_CHUNKS`` fixed chunks of the frames in a fixed order: results do not depend
-on the number of threads. These kernels, unlike the others, are Numba ``parallel=True`` functions: moved to
-``threads.run_parts`` (as the others were) they compiled 2.5x faster, but a convolutional network trained 7-8 %
-slower (6 interleaved pairs of 60-batch runs; the cause was not found: each kernel alone timed the same), so they
-stay as they are. The input gradient is the exception: its BLAS products run on ``run_parts``'s threads.
+on the number of threads. The threads (``threads.run_parts``) take blocks of frames, or chunks for the weight
+gradient and the input gradient (whose BLAS products run side by side on them). These kernels were Numba
+``parallel=True`` functions until 2026-12-02: on ``run_parts`` they compiled 2.5x faster but a conv network trained
+7-8 % slower, until ``run_parts``'s helpers polled for work instead of sleeping between kernels (then 60 batches of
+the tutorial-6 network: 3.71-3.79 s against 3.85-4.16 s with ``prange``; the helpers' polling had made the ``prange``
+kernels 5 % slower, their OpenMP threads sharing a core with it).
 """
 from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import prange
 
 from spikingnn.kernels.projection import copy_into, fill, sum_chunks
 from spikingnn.kernels.threads import run_parts
@@ -73,15 +74,23 @@ def _touched(y, stride, padding, n_out, k):
     return shifted // stride
 
 
-@numba.njit(cache=True, parallel=True)
 def conv_current_kernel(x, weights, bias, stride, padding):
     """Fast path of conv_current_reference: each non-zero input adds its slice of the kernel to the outputs it
-    reaches (a thread per frame)."""
-    n, h, w, c_in = x.shape
+    reaches, the threads taking blocks of frames (``conv_current_block``)."""
     k, c_out = weights.shape[0], weights.shape[3]
-    ho, wo = (h + 2 * padding - k) // stride + 1, (w + 2 * padding - k) // stride + 1
-    current = np.empty((n, ho, wo, c_out), weights.dtype)
-    for f in prange(n):
+    ho, wo = (output_size(n, k, stride, padding) for n in x.shape[1:3])
+    current = np.empty((x.shape[0], ho, wo, c_out), weights.dtype)
+    run_parts(conv_current_block, x.shape[0], x, weights, bias, stride, padding, current)
+    return current
+
+
+@numba.njit(cache=True, nogil=True)
+def conv_current_block(first, end, x, weights, bias, stride, padding, current):
+    """conv_current_kernel's work on the frames [first, end), written into ``current`` (N, Ho, Wo, c_out)."""
+    h, w, c_in = x.shape[1], x.shape[2], x.shape[3]
+    k, c_out = weights.shape[0], weights.shape[3]
+    ho, wo = current.shape[1], current.shape[2]
+    for f in range(first, end):
         out = current[f]
         for i in range(ho):
             for j in range(wo):
@@ -102,7 +111,6 @@ def conv_current_kernel(x, weights, bias, stride, padding):
                                 continue
                             for o in range(c_out):
                                 out[i, j, o] += value * weights[ky, kx, c, o]
-    return current
 
 
 def conv_weight_grad_reference(x, d_current, size, stride, padding):
@@ -117,18 +125,19 @@ def conv_weight_grad_reference(x, d_current, size, stride, padding):
 
 def conv_weight_grad_kernel(x, d_current, size, stride, padding):
     """Fast path of conv_weight_grad_reference: each non-zero input adds x dI of the outputs it reached, into a
-    partial dW per chunk of the frames (``conv_weight_grad_partial``), summed in a fixed order."""
-    return sum_chunks(conv_weight_grad_partial(x, d_current, size, stride, padding))
+    partial dW per chunk of the frames (``conv_weight_grad_block``), summed in a fixed order."""
+    partial = np.zeros((min(x.shape[0], N_GRAD_CHUNKS), size, size, x.shape[3], d_current.shape[3]), d_current.dtype)
+    run_parts(conv_weight_grad_block, partial.shape[0], x, d_current, stride, padding, partial)
+    return sum_chunks(partial)
 
 
-@numba.njit(cache=True, parallel=True)
-def conv_weight_grad_partial(x, d_current, size, stride, padding):
-    """conv_weight_grad_kernel's partial sums, one per chunk of the frames (a thread each)."""
+@numba.njit(cache=True, nogil=True)
+def conv_weight_grad_block(first, end, x, d_current, stride, padding, partial):
+    """conv_weight_grad_kernel's work on the chunks [first, end) of the frames, each into its partial[chunk]."""
     n, h, w, c_in = x.shape
     ho, wo, c_out = d_current.shape[1], d_current.shape[2], d_current.shape[3]
-    n_chunks = min(n, N_GRAD_CHUNKS)
-    partial = np.zeros((n_chunks, size, size, c_in, c_out), d_current.dtype)
-    for chunk in prange(n_chunks):
+    n_chunks, size = partial.shape[0], partial.shape[1]
+    for chunk in range(first, end):
         d_w = partial[chunk]
         for f in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
             for y in range(h):
@@ -147,7 +156,6 @@ def conv_weight_grad_partial(x, d_current, size, stride, padding):
                                     continue
                                 for o in range(c_out):
                                     d_w[ky, kx, c, o] += value * d_current[f, i, j, o]
-    return partial
 
 
 def _windows_gradient(d_current, weights, start, stop):
@@ -228,16 +236,23 @@ def max_pool_reference(x, size):
     return np.take_along_axis(flat, argmax[..., None], axis=-1)[..., 0], argmax.astype(np.int32)
 
 
-@numba.njit(cache=True, parallel=True)
 def max_pool_kernel(x, size):
-    """Fast path of max_pool_reference (a thread per frame). The loop over channels is written with selects, not
-    branches, and ``argmax`` is int32 like the comparison's lanes, so that it vectorises: (1280, 8, 8, 64) frames,
-    one thread, 23 -> 9 ms (with an int8 argmax the same loop stayed scalar)."""
+    """Fast path of max_pool_reference, the threads taking blocks of frames (``max_pool_block``). The loop over
+    channels is written with selects, not branches, and ``argmax`` is int32 like the comparison's lanes, so that it
+    vectorises: (1280, 8, 8, 64) frames, one thread, 23 -> 9 ms (with an int8 argmax the same loop stayed scalar)."""
     n, h, w, c = x.shape
     hp, wp = h // size, w // size
     pooled = np.empty((n, hp, wp, c), x.dtype)
     argmax = np.zeros((n, hp, wp, c), np.int32)
-    for f in prange(n):
+    run_parts(max_pool_block, n, x, size, pooled, argmax)
+    return pooled, argmax
+
+
+@numba.njit(cache=True, nogil=True)
+def max_pool_block(first, end, x, size, pooled, argmax):
+    """max_pool_kernel's work on the frames [first, end), written into ``pooled`` and ``argmax``."""
+    hp, wp, c = pooled.shape[1], pooled.shape[2], pooled.shape[3]
+    for f in range(first, end):
         for i in range(hp):
             for j in range(wp):
                 best, where = pooled[f, i, j], argmax[f, i, j]
@@ -249,7 +264,6 @@ def max_pool_kernel(x, size):
                             better = row[ch] > best[ch]
                             best[ch] = row[ch] if better else best[ch]
                             where[ch] = k if better else where[ch]
-    return pooled, argmax
 
 
 def max_pool_backward_reference(d_pooled, argmax, size, input_hw):
@@ -262,17 +276,24 @@ def max_pool_backward_reference(d_pooled, argmax, size, input_hw):
     return dx
 
 
-@numba.njit(cache=True, parallel=True)
 def max_pool_backward_kernel(d_pooled, argmax, size, input_hw):
     """Fast path of max_pool_backward_reference: every entry of a window is written, the gradient where the maximum
     was and zero elsewhere, by selects that vectorise (the scatter to ``argmax``'s place took 2-2.6x as long:
     (1280, 8, 8, 64) frames, one thread, 15 -> 6-7 ms). As the windows are written whole, only the rows and columns
     beyond the last whole window are zeroed first (zeroing all of dx as well: 2.8-3.8 against 1.9-2.1 ms, another
-    hour of the machine)."""
-    n, hp, wp, c = d_pooled.shape
-    h, w = input_hw
-    dx = np.empty((n, h, w, c), d_pooled.dtype)
-    for f in prange(n):
+    hour of the machine). The threads take blocks of frames (``max_pool_backward_block``)."""
+    n, _, _, c = d_pooled.shape
+    dx = np.empty((n, *input_hw, c), d_pooled.dtype)
+    run_parts(max_pool_backward_block, n, d_pooled, argmax, size, dx)
+    return dx
+
+
+@numba.njit(cache=True, nogil=True)
+def max_pool_backward_block(first, end, d_pooled, argmax, size, dx):
+    """max_pool_backward_kernel's work on the frames [first, end) of ``dx``."""
+    hp, wp, c = d_pooled.shape[1], d_pooled.shape[2], d_pooled.shape[3]
+    h, w = dx.shape[1], dx.shape[2]
+    for f in range(first, end):
         for y in range(h):                  # beyond the last whole window: the last rows, or a row's last columns
             for x in range(wp * size if y < hp * size else 0, w):
                 fill(dx[f, y, x], 0.0)
@@ -284,7 +305,6 @@ def max_pool_backward_kernel(d_pooled, argmax, size, input_hw):
                         out, k = dx[f, i * size + ky, j * size + kx], ky * size + kx
                         for ch in range(c):
                             out[ch] = d[ch] if where[ch] == k else 0 * d[ch]
-    return dx
 
 
 # ------------------------------------------------------------------------------ average and sum pooling

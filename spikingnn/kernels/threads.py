@@ -13,17 +13,18 @@ but the parallel loop still added 2-4 s; e-prop's kernel took 24-27 s, now 7.6-8
 about what waking OpenMP's passive threads cost: a neuron kernel on a batch of 2 samples takes 55-80 us against
 48-70 us with ``prange``, and kernels of real batches take as long as before.
 
-The convolution kernels stay ``parallel=True`` (see ``conv.py``: on these threads a conv network trained 7-8 %
-slower, for a reason not found).
+The convolution kernels were ``parallel=True`` until these threads polled for work (below); see ``conv.py``.
 
-Handing a part to a helper costs more than the arithmetic of a small kernel: on this project's 2-vCPU virtual
-machine a helper asleep on a lock took ~80 us to wake and answer (``run_parts`` of an empty kernel: 80 against 2.5 us
-on one thread), and a training batch calls ``run_parts`` six times. So a helper that finished its task polls its
-mailbox for a while (IDLE_POLLS) before it sleeps, and a caller waiting for its helpers polls before it sleeps
-(JOIN_POLLS), as OpenMP's threads spin before they sleep: an empty kernel then takes ~23 us (what remains is mostly
-the interpreter's lock, which the helper needs to call its part), and a 60k MNIST epoch of the default network ran
-~8 % faster, 10k test pictures ~5 % faster. The polls are bounded, so a machine busy with other work loses at most
-that much time to them. The polls run in a compiled loop without the interpreter's lock (``poll_until``).
+Handing a part to a sleeping helper costs more than the arithmetic of a small kernel: on this project's 2-vCPU
+virtual machine a helper asleep on a lock took ~80 us to wake and answer (``run_parts`` of an empty kernel: 80
+against 2.5 us on one thread), and a training batch calls ``run_parts`` six times. So, as OpenMP's threads spin
+before they sleep, a helper that finished its task polls its mailbox (IDLE_POLLS, ~2.4 ms) before it sleeps, and a
+caller waiting for its helpers polls (JOIN_POLLS, ~0.3 ms) before it sleeps. The polls are compiled loops that do not
+hold the interpreter's lock (``poll_until``). An empty kernel then takes ~20 us (most of it the interpreter's lock,
+which the helper needs to call its part). Measured in one process, alternating the two ways 30 times (fits of 30
+batches of the default network, then 3,000 test pictures): training took 0.90-0.94 and inference 0.93-0.96 of the
+time. The polls are bounded, so a busy machine loses at most that much of one core per kernel to them; and no kernel
+waits for a polling thread, unlike a team of OpenMP threads that all must be running.
 
 Which part goes to which thread changes nothing in the results: the parts share no sum (each has its own partial
 sum where a sum is needed, added in a fixed order by the kernel's caller).
