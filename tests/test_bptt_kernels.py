@@ -267,3 +267,25 @@ def test_inference_forward_gives_the_training_forwards_spikes_and_output(backend
     for a, b in zip(spikes, fast_spikes):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(cache.neurons[-1].v, fast_cache.neurons[-1].v)
+
+
+FIT_CHECK = """
+import numba, numpy as np
+from spikingnn.training.model import SNNClassifier
+rng = np.random.default_rng(5)
+X, y = (rng.random((700, 64)) * 255).astype(np.uint8), rng.integers(0, 4, 700)
+weights = []
+for threads in (1, 2):                  # two: each batch is encoded beside the one before it (threads.start_aside)
+    numba.set_num_threads(threads)
+    model = SNNClassifier(hidden=(40,), num_steps=6, batch_size=64, epochs=2, random_state=3).fit(X, y, progress=False)
+    weights.append(b"".join(v.tobytes() for v in model.params_.values()))
+print(numba.get_num_threads(), weights[0] == weights[1])
+"""
+
+
+def test_training_is_the_same_with_the_next_batch_encoded_aside():
+    """A fit on two threads, where each batch's input is encoded on the helper while the previous batch trains,
+    ends with the weights of a fit on one thread, where every batch is encoded in turn (bit for bit)."""
+    env = dict(os.environ, NUMBA_NUM_THREADS="2")
+    out = subprocess.run([sys.executable, "-c", FIT_CHECK], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2", "True"], out.stderr

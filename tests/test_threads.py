@@ -136,3 +136,49 @@ def test_helpers_that_sleep_or_poll_serve_every_call(allowed, monkeypatch, idle_
         assert sorted(first for first, _ in seen) == [0, 1] and len({ident for _, ident in seen}) == 2
         if call % 3 == 0:
             threading.Event().wait(0.002)                   # a gap between calls, as between a batch's kernels
+
+
+def test_a_task_aside_runs_beside_the_caller_and_the_next_parallel_call_waits_for_it(allowed):
+    """start_aside: the task runs on a helper while the caller goes on (each waits for the other at a barrier);
+    a later run_parts on two threads starts only once the task has finished; join_aside is then a no-op."""
+    allowed(2)
+    barrier, events = threading.Barrier(2, timeout=10), []
+
+    def task():
+        barrier.wait()                                      # the caller reaches it too: both run at once
+        threading.Event().wait(0.05)
+        events.append("task done")
+
+    threads.start_aside(task)
+    barrier.wait()
+    threads.run_parts(lambda first, end: events.append("part"), 2)
+    threads.join_aside()
+    assert events == ["task done", "part", "part"]
+
+
+def test_a_task_aside_raises_at_the_join_and_runs_here_without_a_helper(allowed):
+    allowed(2)
+
+    def failing():
+        raise ValueError("aside")
+
+    threads.start_aside(failing)
+    with pytest.raises(ValueError, match="aside"):
+        threads.join_aside()
+    seen = []
+    threads.run_parts(lambda first, end: seen.append(first), 2)     # the helper is free again
+    assert sorted(seen) == [0, 1]
+    allowed(1)
+    ran_on = []
+    threads.start_aside(lambda: ran_on.append(threading.get_ident()))
+    assert ran_on == [threading.get_ident()]                   # one thread allowed: run at once, here
+
+
+def test_small_work_runs_on_the_calling_thread_alone(allowed):
+    allowed(2)
+    idents = []
+    threads.run_parts(lambda first, end: idents.append(threading.get_ident()), 4, work=threads.WORK_PER_THREAD - 1)
+    assert idents == [threading.get_ident()]
+    idents.clear()
+    threads.run_parts(lambda first, end: idents.append(threading.get_ident()), 4, work=2 * threads.WORK_PER_THREAD)
+    assert len(set(idents)) == 2

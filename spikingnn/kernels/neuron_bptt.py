@@ -94,6 +94,12 @@ def sample_block(part, n_parts, batch, n):
     return part * batch // n_parts * n, (part + 1) * batch // n_parts * n
 
 
+def layer_work(size: int, w_rec) -> int:
+    """The work of stepping ``size`` neuron states (T B H), for ``threads.run_parts``: each number once, or H times
+    with recurrence (a row of w_rec per spike, at most)."""
+    return size * max(1, w_rec.shape[0])
+
+
 def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, reset_code, surrogate_code,
                           slope, smooth, reset_spikes):
     """Fast path of neuron_forward_reference: same arguments, same result.
@@ -117,7 +123,8 @@ def neuron_forward_kernel(current, beta, v_threshold, rho, beta_adapt, w_rec, re
     reset_f = reset_spikes.reshape(flat) if fixed_reset else s_f
     n_parts = min(batch, N_BLOCKS)
     run_parts(forward_block, n_parts, n_parts, n, current_f, v_f, s_f, thr_f, reset_f, beta, v_threshold, rho,
-              beta_adapt, w_rec, reset_code, surrogate_code, slope, smooth, fixed_reset, current.dtype.type(1))
+              beta_adapt, w_rec, reset_code, surrogate_code, slope, smooth, fixed_reset, current.dtype.type(1),
+              work=layer_work(current.size, w_rec))
     return v, s, thr
 
 
@@ -218,7 +225,7 @@ def neuron_backward_kernel(d_s, d_v_out, v, s, thr, beta, rho, beta_adapt, w_rec
     n_parts = min(batch, N_BLOCKS)
     run_parts(backward_block, n_parts, n_parts, n, dv_f, dthr_f, d_s_f, d_v_out_f, v_f, s_f, thr_f, reset_f, beta,
               rho, beta_adapt, w_rec_t, reset_code, detach_reset, surrogate_code, slope, fixed_reset, has_dv_out,
-              v.dtype.type(1))
+              v.dtype.type(1), work=2 * layer_work(v.size, w_rec))
     return dv, dthr
 
 

@@ -52,7 +52,7 @@ def nonzero_levels_kernel(levels):
     return index[:offsets[-1]], level[:offsets[-1]], offsets
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def nonzero_levels_block(levels, index, level, offsets):
     """nonzero_levels_kernel's pass: the non-zero entries of each sample in turn into index and level, the running
     count into offsets."""
