@@ -274,18 +274,23 @@ import numba, numpy as np
 from spikingnn.training.model import SNNClassifier
 rng = np.random.default_rng(5)
 X, y = (rng.random((700, 64)) * 255).astype(np.uint8), rng.integers(0, 4, 700)
-weights = []
-for threads in (1, 2):                  # two: each batch is encoded beside the one before it (threads.start_aside)
+X_test = (rng.random((2300, 64)) * 255).astype(np.uint8)      # 3 inference batches: 2 on this thread, 1 aside
+results = []
+for threads in (1, 2):
     numba.set_num_threads(threads)
     model = SNNClassifier(hidden=(40,), num_steps=6, batch_size=64, epochs=2, random_state=3).fit(X, y, progress=False)
-    weights.append(b"".join(v.tobytes() for v in model.params_.values()))
-print(numba.get_num_threads(), weights[0] == weights[1])
+    recording = model.record(X_test[:1200])
+    results.append([b"".join(v.tobytes() for v in model.params_.values()), model.output_counts(X_test).tobytes(),
+                    model.predict(X_test).tobytes(), *(a.tobytes() for a in recording.spikes),
+                    *(a.tobytes() for a in recording.v)])
+print(numba.get_num_threads(), results[0] == results[1], len(results[0]))
 """
 
 
-def test_training_is_the_same_with_the_next_batch_encoded_aside():
-    """A fit on two threads, where each batch's input is encoded on the helper while the previous batch trains,
-    ends with the weights of a fit on one thread, where every batch is encoded in turn (bit for bit)."""
+def test_training_and_inference_are_the_same_on_two_threads_as_on_one():
+    """On two threads each training batch is encoded on the helper while the previous one trains, and inference
+    shares its batches between two threads that each run every kernel alone; on one thread everything runs in turn.
+    Weights, output counts, predictions, recorded spikes and membranes are the same bit for bit."""
     env = dict(os.environ, NUMBA_NUM_THREADS="2")
     out = subprocess.run([sys.executable, "-c", FIT_CHECK], env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["2", "True"], out.stderr
+    assert out.stdout.split() == ["2", "True", "7"], out.stderr

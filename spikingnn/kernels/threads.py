@@ -38,6 +38,7 @@ sum where a sum is needed, added in a fixed order by the kernel's caller).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 
@@ -147,6 +148,18 @@ def _forget_workers():
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_workers)
+
+
+@contextlib.contextmanager
+def alone():
+    """Within it, the calling thread's kernels run on that thread only (``numba.set_num_threads(1)``, which is the
+    thread's own setting; restored after)."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 def start_aside(task) -> None:
