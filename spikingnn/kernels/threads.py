@@ -140,10 +140,11 @@ class _Worker:
 
 
 def _forget_workers():
-    """A forked child has none of its parent's threads: it starts its own when it needs them."""
-    global _busy
+    """A forked child has none of its parent's threads: it starts its own when it needs them (and has no task
+    aside to wait for)."""
+    global _busy, _aside
     _workers.clear()
-    _busy = threading.Lock()
+    _busy, _aside = threading.Lock(), None
 
 
 if hasattr(os, "register_at_fork"):

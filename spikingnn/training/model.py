@@ -620,6 +620,7 @@ class SNNClassifier:
         """
         size = self._eval_batch(built.spec)
         starts = list(range(0, levels.shape[0], size))
+        shared = numba.get_num_threads() > 1 and len(starts) > 1 and not built.spec.stages
 
         def run(batches, out):
             with threads.alone() if shared else contextlib.nullcontext():
@@ -635,7 +636,6 @@ class SNNClassifier:
                         out.append(result(part, spikes, cache))
 
         first_half, second_half = [], []
-        shared = numba.get_num_threads() > 1 and len(starts) > 1 and not built.spec.stages
         split = (len(starts) + 1) // 2 if shared else len(starts)
         with threadpool_limits(limits=1, user_api="blas"):
             try:
