@@ -216,8 +216,8 @@ def rate_neuron_spikes_kernel(pixel_index, pixel_level, offsets, random_bytes, n
     """Fast path of rate_neuron_spikes_reference: each sample's current at a step (as in rate_current_kernel) goes
     straight into its neurons' step (as in neuron_bptt's forward kernel, the same operations in the same order, so
     the same spikes to the bit), and only the spikes are written. Neither the current nor the membrane and
-    threshold of all T steps is stored: 10,000 MNIST test images went through a 784-100 layer in 60-63 against
-    67-79 ms (2 threads) and in 82-92 against 95-97 ms (one thread)."""
+    threshold of all T steps is stored: 10,000 MNIST test images went through a 784-100 layer in 60-74 against
+    68-79 ms (2 threads, three runs) and in 82-92 against 95-97 ms (one thread)."""
     batch = offsets.size - 1
     spikes = np.empty((num_steps, batch, weights.shape[1]), weights.dtype)
     number = weights.dtype.type
