@@ -104,19 +104,19 @@ def test_polling_sees_a_value_that_another_thread_writes_later():
     cells = np.zeros(2, np.int64)
     writer = threading.Timer(0.05, cells.__setitem__, (1, 7))
     writer.start()
-    assert threads.poll_until(cells, 1, 7, 1 << 40)        # ~10 minutes of polls at most; the write comes in 50 ms
+    assert threads.poll_until(cells, 1, 7, 1 << 30)        # ~9 minutes of polls at most; the write comes in 50 ms
     writer.join()
     assert not threads.poll_until(cells, 1, 8, 1000)       # a value never written: False once the polls are spent
     assert threads.poll_until(cells, 0, 0, 1)
 
 
-@pytest.mark.parametrize("idle_polls, join_polls", [(0, 0), (0, 1 << 24), (1 << 24, 0)])
-def test_helpers_that_sleep_or_poll_serve_every_call(allowed, monkeypatch, idle_polls, join_polls):
+@pytest.mark.parametrize("idle_rounds, join_rounds", [(0, 0), (0, 1 << 12), (1 << 12, 0)])
+def test_helpers_that_sleep_or_poll_serve_every_call(allowed, monkeypatch, idle_rounds, join_rounds):
     """With no polls a helper sleeps after each task and is woken by the next call; with polls it is found awake.
     Either way every call runs its parts once each, on two threads, with their errors."""
     allowed(2)
-    monkeypatch.setattr(threads, "IDLE_POLLS", idle_polls)
-    monkeypatch.setattr(threads, "JOIN_POLLS", join_polls)
+    monkeypatch.setattr(threads, "IDLE_ROUNDS", idle_rounds)
+    monkeypatch.setattr(threads, "JOIN_ROUNDS", join_rounds)
     threads.run_parts(lambda first, end: None, 2)           # the helper picks up the settings from its next task on
     lock = threading.Lock()
 

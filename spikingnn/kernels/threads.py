@@ -18,13 +18,16 @@ The convolution kernels were ``parallel=True`` until these threads polled for wo
 Handing a part to a sleeping helper costs more than the arithmetic of a small kernel: on this project's 2-vCPU
 virtual machine a helper asleep on a lock took ~80 us to wake and answer (``run_parts`` of an empty kernel: 80
 against 2.5 us on one thread), and a training batch calls ``run_parts`` six times. So, as OpenMP's threads spin
-before they sleep, a helper that finished its task polls its mailbox (IDLE_POLLS, ~2.4 ms) before it sleeps, and a
-caller waiting for its helpers polls (JOIN_POLLS, ~0.3 ms) before it sleeps. The polls are compiled loops that do not
+before they sleep, a helper that finished its task polls its mailbox (IDLE_ROUNDS, ~2.4 ms) before it sleeps, and a
+caller waiting for its helpers polls (JOIN_ROUNDS, ~0.3 ms) before it sleeps. The polls are compiled loops that do not
 hold the interpreter's lock (``poll_until``). An empty kernel then takes ~20 us (most of it the interpreter's lock,
 which the helper needs to call its part). Measured in one process, alternating the two ways 30 times (fits of 30
 batches of the default network, then 3,000 test pictures): training took 0.90-0.94 and inference 0.93-0.96 of the
-time. The polls are bounded, so a busy machine loses at most that much of one core per kernel to them; and no kernel
-waits for a polling thread, unlike a team of OpenMP threads that all must be running.
+time. The polls are bounded, and after every POLLS_PER_ROUND reads a polling thread offers its core to any other
+thread waiting for one (``yield_core``): two training processes of 2 threads each on the 2 cores took 0.96-1.21 s
+per 200 batches each, against 0.92-0.94 s with helpers that sleep at once, and 1.52-2.11 s when the polls did not
+yield; alone, the yields cost nothing measurable (1.23-1.40 against 1.22-1.55 s per epoch, 4 interleaved pairs).
+No kernel waits for a polling thread, unlike a team of OpenMP threads that all must be running.
 
 Two more ways to spend the second core well. A kernel whose work is small passes ``work`` (roughly, the numbers it
 steps) and gets one thread per WORK_PER_THREAD of it: the 10 output neurons of a classifier (25 steps of 128 samples)
@@ -40,18 +43,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 
 import numba
 import numpy as np
-from numba.core import types
+from llvmlite import ir
+from numba.core import cgutils, types
 from numba.extending import intrinsic
 
 # Work (numbers stepped) that pays for one more thread: the output layer of a classifier (25 x 128 x 10 = 32k numbers)
 # runs on one thread, its 100-neuron hidden layer (320k) on two.
 WORK_PER_THREAD = 100_000
-IDLE_POLLS = 1 << 22      # a helper's polls for its next task before it sleeps: ~2.4 ms on the project's machine
-JOIN_POLLS = 1 << 19      # a caller's polls for its helpers before it sleeps: ~0.3 ms
+POLLS_PER_ROUND = 256     # reads of a mailbox between two offers of the core to other threads (~0.15 us of reads)
+IDLE_ROUNDS = 4096         # a helper's rounds of polls for its next task before it sleeps: ~2.4 ms (this machine)
+JOIN_ROUNDS = 512          # a caller's rounds of polls for its helpers before it sleeps: ~0.3 ms
 _aside = None                       # (caller's thread id, helper) of start_aside's task, until join_aside
 _workers: list = []                 # the helper threads, started when first needed, reused for every call
 _busy = threading.Lock()            # held while the helpers work for one caller; another caller runs alone
@@ -71,13 +77,29 @@ def load_acquire(typingctx, cells, index):
     return types.int64(cells, index), codegen
 
 
+@intrinsic
+def yield_core(typingctx):
+    """Let the operating system run another thread on this core now if one is waiting (POSIX ``sched_yield``; a
+    no-op on Windows): a polling thread then takes nothing from busy ones."""
+    def codegen(context, builder, signature, args):
+        if sys.platform != "win32":
+            function = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []),
+                                                      "sched_yield")
+            builder.call(function, [])
+        return context.get_dummy_value()
+    return types.void(), codegen
+
+
 @numba.njit(cache=True, nogil=True)
-def poll_until(cells, index, value, polls):
-    """Read cells[index] up to ``polls`` times until it equals ``value``; True if it did. Runs without the
-    interpreter's lock, so the thread that will write the value can run meanwhile."""
-    for _ in range(polls):
-        if load_acquire(cells, index) == value:
-            return True
+def poll_until(cells, index, value, rounds):
+    """Read cells[index] until it equals ``value``, for up to ``rounds`` rounds of POLLS_PER_ROUND reads, each
+    round ended by ``yield_core``; True if it did. Runs without the interpreter's lock, so the thread that will
+    write the value can run meanwhile."""
+    for _ in range(rounds):
+        for _ in range(POLLS_PER_ROUND):
+            if load_acquire(cells, index) == value:
+                return True
+        yield_core()
     return False
 
 
@@ -85,7 +107,7 @@ class _Worker:
     """A daemon thread that runs one task at a time: ``start(task)``, then ``join()`` (re-raises its error).
 
     Its mailbox ``_count`` holds the number of tasks given [0] and finished [1]. Between tasks the thread polls
-    [0] (IDLE_POLLS) and only then sleeps on ``_go``; ``_sleeping``, read and written under ``_state``, tells
+    [0] (IDLE_ROUNDS) and only then sleeps on ``_go``; ``_sleeping``, read and written under ``_state``, tells
     ``start`` whether it must wake the thread. ``_done`` is released once per finished task.
     """
 
@@ -102,7 +124,7 @@ class _Worker:
         given = 0
         while True:
             given += 1
-            if not poll_until(self._count, 0, given, IDLE_POLLS):
+            if not poll_until(self._count, 0, given, IDLE_ROUNDS):
                 with self._state:
                     sleep = self._sleeping = self._count[0] < given
                 if sleep:
@@ -125,7 +147,7 @@ class _Worker:
     def join(self):
         """Wait for the task, even through Ctrl-C (a kernel lasts milliseconds; the interrupt is raised after)."""
         interrupted = None
-        poll_until(self._count, 1, self._count[0], JOIN_POLLS)    # most tasks end within microseconds of the caller's
+        poll_until(self._count, 1, self._count[0], JOIN_ROUNDS)    # most tasks end within microseconds of the caller's
         while True:
             try:
                 self._done.acquire()
