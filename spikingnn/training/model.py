@@ -505,15 +505,18 @@ class SNNClassifier:
         order = np.random.default_rng([self.random_state, 0, self.epoch_]).permutation(n)
         stats, encoded = self.epoch_stats_, {}
 
+        def samples(batch):
+            return order[batch * size:(batch + 1) * size]
+
         def encode_batch(batch):
             rng = np.random.default_rng([self.random_state, 1, self.epoch_, batch])
-            encoded[batch] = encode(self.encoding, levels[order[batch * size:(batch + 1) * size]],
-                                    built.spec.num_steps, rng, np.dtype(self.dtype), self.backend)
+            encoded[batch] = encode(self.encoding, levels[samples(batch)], built.spec.num_steps, rng,
+                                    np.dtype(self.dtype), self.backend)
 
         try:
             for batch in range(self.batch_in_epoch_, n_batches):
                 start = time.perf_counter()
-                idx = order[batch * size:(batch + 1) * size]
+                idx = samples(batch)
                 lr = float(built.schedule.lr(self.lr, self.epoch_ + batch / n_batches))
                 threads.join_aside()                # this batch's encoding, if it was started beside the last one
                 if batch not in encoded:

@@ -127,30 +127,31 @@ def network_forward(params, spec: NetworkSpec, encoded, backend="numba", smooth=
     x = encoded
     for layer in range(spec.n_layers):
         w, b = params[f"weights{layer}"], params[f"bias{layer}"]
-        stage = spec.conv_stage(layer)
-        if inference and isinstance(x, RateInput) and stage is None and layer < spec.n_layers - 1 \
-                and not spec.has_recurrence(layer):
-            spikes.append(rate_dense_spikes(x, w, b, params[f"beta{layer}"], params[f"v_threshold{layer}"],
-                                            spec.neuron(layer), backend))
-            projections.append(None)
-            neurons.append(None)
-            x = spikes[-1]
-            continue
-        if isinstance(x, RateInput) and stage is None:
-            current, projection = rate_dense_forward(x, w, b, backend)
-        elif analog and layer == 0:
-            frame, projection = _project(x[None], spec, layer, w, b, backend)
-            current = np.repeat(frame, spec.num_steps, axis=0)          # the same current at every step
+        beta, v_threshold = params[f"beta{layer}"], params[f"v_threshold{layer}"]
+        if inference and isinstance(x, RateInput) and spec.conv_stage(layer) is None \
+                and layer < spec.n_layers - 1 and not spec.has_recurrence(layer):
+            s = rate_dense_spikes(x, w, b, beta, v_threshold, spec.neuron(layer), backend)
+            projection = neuron = None                                  # nothing for a backward pass
         else:
-            current, projection = _project(x.dense() if isinstance(x, RateInput) else x, spec, layer, w, b, backend)
-        s, neuron = neuron_forward(current, params[f"beta{layer}"], params[f"v_threshold{layer}"],
-                                   params.get(f"w_rec{layer}"), spec.neuron(layer), backend, smooth,
-                                   None if reset_spikes is None else reset_spikes[layer])
+            current, projection = _layer_current(x, analog, spec, layer, w, b, backend)
+            s, neuron = neuron_forward(current, beta, v_threshold, params.get(f"w_rec{layer}"), spec.neuron(layer),
+                                       backend, smooth, None if reset_spikes is None else reset_spikes[layer])
         projections.append(projection)
         neurons.append(neuron)
         spikes.append(s)
         x = s + x if spec.has_residual(layer) else s
     return spikes, NetworkCache(projections, neurons, analog)
+
+
+def _layer_current(x, analog, spec, layer, weights, bias, backend):
+    """(current (T, B, n_out), projection cache) of layer ``layer`` from its input x: rate-coded input by events,
+    one analog frame repeated over the T steps ('current' encoding), or spikes through ``_project``."""
+    if isinstance(x, RateInput) and spec.conv_stage(layer) is None:
+        return rate_dense_forward(x, weights, bias, backend)
+    if analog and layer == 0:
+        frame, projection = _project(x[None], spec, layer, weights, bias, backend)
+        return np.repeat(frame, spec.num_steps, axis=0), projection          # the same current at every step
+    return _project(x.dense() if isinstance(x, RateInput) else x, spec, layer, weights, bias, backend)
 
 
 def _project(x, spec, layer, weights, bias, backend):
