@@ -4,7 +4,7 @@
     python examples/train_mnist.py --epochs 1 --out runs/quick
 
 The recipe is SNNClassifier's defaults, the same as ``spikingnn train``'s: leak beta 0.95, fast-sigmoid
-surrogate of slope 5, Adam at 2e-3 with a cosine schedule, batches of 128, and the cross-entropy of the output
+surrogate of slope 5, Adam at 1.5e-3 with a cosine schedule, batches of 128, and the cross-entropy of the output
 membrane averaged over time (``ce_mem_mean``): the 10 output neurons are leaky integrators that never spike,
 and the class with the highest time-averaged membrane wins. Every epoch prints its progress and a summary line
 and saves a checkpoint (``--out``/model.npz); the saved model is then used with ``spikingnn.load``,

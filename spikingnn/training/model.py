@@ -234,10 +234,11 @@ class SNNClassifier:
     (global norm). ``batch_size``, ``epochs``; ``backend`` 'numba' (event-driven kernels) or 'numpy' (dense
     reference); ``dtype`` 'float32' or 'float64'; ``random_state`` (int) seeds everything.
 
-    The defaults were chosen on MNIST and Fashion-MNIST (784-100-10, T = 25, rate coding, batch 128, 5 epochs):
-    Adam at lr 2e-3 with a cosine schedule, beta 0.95, fast sigmoid of slope 5, and the cross-entropy of the
-    output membrane averaged over time (``ce_mem_mean``, whose output neurons integrate without firing). They
-    reach ~97.6 % on MNIST and ~87.5 % on Fashion-MNIST in 5 epochs. snnTorch's tutorial settings (ce_count,
+    The defaults were chosen on MNIST and Fashion-MNIST (784-100-10, T = 25, rate coding, batch 128, 5 epochs;
+    trained on 50,000 training images, validated on the other 10,000): Adam at lr 1.5e-3 with a cosine schedule,
+    beta 0.95, fast sigmoid of slope 5, and the cross-entropy of the output membrane averaged over time
+    (``ce_mem_mean``, whose output neurons integrate without firing). They reach ~97.7 % on MNIST and ~87.8 % on
+    Fashion-MNIST's test sets in 5 epochs. snnTorch's tutorial settings (ce_count,
     lr 5e-4 constant, slope 25) reach ~97.0 % here.
     """
 
@@ -245,7 +246,7 @@ class SNNClassifier:
                  beta=0.95, tau_mem=None, dt=1.0, v_threshold=1.0, reset="subtract", detach_reset=True,
                  tau_adapt=200.0, beta_adapt=0.2,
                  surrogate="fast_sigmoid", surrogate_slope=5.0, loss="ce_mem_mean", correct_rate=0.8,
-                 incorrect_rate=0.2, rate_reg=0.0, target_rate=0.05, optimizer="adam", lr=2e-3, momentum=0.9,
+                 incorrect_rate=0.2, rate_reg=0.0, target_rate=0.05, optimizer="adam", lr=1.5e-3, momentum=0.9,
                  weight_decay=0.0, lr_schedule="cosine", lr_step_epochs=1.0, lr_gamma=0.5, lr_min=0.0, grad_clip=None,
                  batch_size=128, epochs=5, recurrent=False, residual=False, learn_beta=False, learn_threshold=False,
                  backend="numba", dtype="float32", random_state=0):
