@@ -12,14 +12,15 @@
 ``--dt``, see ``spikingnn.nir``) or a run folder.) Every
 option of ``train`` left out takes ``SNNClassifier``'s default, so ``spikingnn train --out DIR`` trains the
 library's default recipe. ``--limit N`` trains on the first N training images; each epoch's validation uses
-the whole test split, or its first ``--val-limit N`` images. A training run keeps everything in its ``--out``
-folder:
+the whole test split, or its first ``--val-limit N`` images, or, with ``--holdout N``, the last N training images
+(which the run does not train on: to choose hyper-parameters without the test set). A training run keeps everything
+in its ``--out`` folder:
 
 - ``config.json``: the options of the run (what ``--resume`` reads back);
 - ``model.npz``: the checkpoint, rewritten atomically after every epoch and on Ctrl-C (``spikingnn.load``);
 - ``metrics.csv``: one row per epoch: epoch, train_loss, train_accuracy, val_accuracy (measured on the test
-  split), seconds, images_per_second, lr, spike_rate_1 ... spike_rate_L (mean spikes per neuron per step of
-  each layer, hidden layers first, the output layer last); :func:`read_metrics` reads it back;
+  split, or the held-out images), seconds, images_per_second, lr, spike_rate_1 ... spike_rate_L (mean spikes per
+  neuron per step of each layer, hidden layers first, the output layer last); :func:`read_metrics` reads it back;
 - ``training_curves.png``: loss, accuracy and firing rate per epoch, drawn when the run ends or is interrupted.
 
 ``--config run.toml`` sets options from a TOML file (the flags' names, ``-`` or ``_``; e.g. ``hidden = [200]``,
@@ -55,19 +56,20 @@ LR_SCHEDULES = ("constant", "step", "cosine")
 # None: SNNClassifier's default (its tuned defaults: 784-100-10, T = 25, rate coding, 5 epochs, ...)
 TRAIN_DEFAULTS = {"dataset": "mnist", "hidden": None, "arch": None, "steps": None, "encoding": None, "epochs": None,
                   "batch_size": None, "lr": None, "lr_schedule": None, "loss": None, "neuron": None, "seed": None,
-                  "limit": None, "val_limit": None, "data_dir": None}
+                  "limit": None, "val_limit": None, "holdout": None, "data_dir": None}
 # command-line option -> SNNClassifier keyword (the other options describe the data)
 MODEL_KEYWORDS = {"hidden": "hidden", "arch": "arch", "steps": "num_steps", "encoding": "encoding", "epochs": "epochs",
                   "batch_size": "batch_size", "lr": "lr", "lr_schedule": "lr_schedule", "loss": "loss",
                   "neuron": "neuron", "seed": "random_state"}
-DATA_KINDS = {"dataset": "a string", "limit": "an integer", "val_limit": "an integer", "data_dir": "a string"}
+DATA_KINDS = {"dataset": "a string", "limit": "an integer", "val_limit": "an integer", "holdout": "an integer",
+              "data_dir": "a string"}
 CHOICES = {"dataset": DATASETS, "lr_schedule": LR_SCHEDULES}
-MINIMUM = {"limit": 1, "val_limit": 1}
+MINIMUM = {"limit": 1, "val_limit": 1, "holdout": 1}
 DATA_DIR_HELP = (f"folder holding the dataset's IDX files (else ${ENV_VAR}/<dataset>, then the cache; see the "
                  f"README, How data is found)")
 MODEL_HELP = "a saved model (.npz), a NIR graph (.nir) or a run folder, e.g. runs/mnist"
 NIR_DT_HELP = "time step (ms) to run a .nir model with (default: the one in its metadata)"
-ADDED_OPTIONS = ("arch",)                  # options newer than the first run folders
+ADDED_OPTIONS = ("arch", "holdout")        # options newer than the first run folders
 RESUME_MAY_CHANGE = ("epochs", "val_limit", "data_dir")          # everything else must stay as the run began
 
 
@@ -327,6 +329,22 @@ def _load_split(dataset: str, split: str, data_dir, where: dict):
         raise ValueError(_rename(str(exc), where)) from None
 
 
+def _training_data(options: dict, where: dict) -> tuple:
+    """((X, y), (X_val, y_val)) of a training run: the first ``limit`` training images, and each epoch's validation
+    images, the first ``val_limit`` of the test split or, with ``holdout`` N, of the last N training images, which
+    the run then never trains on: a validation split for choosing hyper-parameters without the test set."""
+    X, y = _load_split(options["dataset"], "train", options["data_dir"], where)
+    holdout = options["holdout"]
+    if holdout is None:
+        X_val, y_val = _load_split(options["dataset"], "test", options["data_dir"], where)
+    elif holdout >= len(y):
+        raise ValueError(f"{where.get('holdout', 'holdout')} must be below the {len(y)} training images; "
+                         f"got {holdout}")
+    else:
+        X, y, X_val, y_val = X[:-holdout], y[:-holdout], X[-holdout:], y[-holdout:]
+    return (X[:options["limit"]], y[:options["limit"]]), (X_val[:options["val_limit"]], y_val[:options["val_limit"]])
+
+
 def _check_out_folder(path, flag: str) -> Path:
     path = Path(path)
     if path.exists() and not path.is_dir():
@@ -385,10 +403,7 @@ def cmd_train(args) -> int:
     options = _effective_options(options, model)
     model.epochs = options["epochs"]                 # --resume --epochs N extends the run (and its lr schedule)
     _check_hyperparameters(model, where)
-    X, y = _load_split(options["dataset"], "train", options["data_dir"], where)
-    X_val, y_val = _load_split(options["dataset"], "test", options["data_dir"], where)
-    X, y = X[:options["limit"]], y[:options["limit"]]
-    X_val, y_val = X_val[:options["val_limit"]], y_val[:options["val_limit"]]
+    (X, y), (X_val, y_val) = _training_data(options, where)
     # everything is checked: only now does the run folder appear
     if args.resume:
         print(f"resuming {checkpoint}: {model.epoch_} epoch(s) done, {model.batch_in_epoch_} batch(es) into the next")
@@ -412,7 +427,8 @@ def cmd_train(args) -> int:
         return 130
     last = model.history_[-1] if model.history_ else {}
     accuracy = last.get("val_accuracy")
-    summary = f"test accuracy {accuracy:.2%} ({len(y_val)} images); " if accuracy is not None else ""
+    checked_on = "test" if options["holdout"] is None else "held-out"
+    summary = f"{checked_on} accuracy {accuracy:.2%} ({len(y_val)} images); " if accuracy is not None else ""
     _plot_history(model, out)
     print(f"done: {model.epoch_} epoch(s); {summary}model saved to {checkpoint}")
     if args.report:
@@ -586,6 +602,9 @@ def build_parser() -> argparse.ArgumentParser:
                        "(quick runs; the test images are not cut, see --val-limit)")
     train.add_argument("--val-limit", type=int, metavar="N",
                        help="measure each epoch's val_accuracy on the first N test images only (default: all)")
+    train.add_argument("--holdout", type=int, metavar="N",
+                       help="validate on the last N training images instead of the test images, and train on the "
+                            "others (to choose hyper-parameters without the test set)")
     train.add_argument("--data-dir", help=DATA_DIR_HELP)
     train.add_argument("--out", required=True, help="run folder, e.g. runs/mnist")
     train.add_argument("--config", help="TOML file of options (flags override it)")

@@ -379,9 +379,7 @@ def _train_trial(trial: Trial, folder: Path, stop) -> dict:
     model = (cli._load_model(checkpoint, str(checkpoint)) if checkpoint.is_file()
              else cli._build_model(options, trial.model))
     options = cli._effective_options(options, model)
-    data = [cli._load_split(options["dataset"], split, options["data_dir"], {}) for split in ("train", "test")]
-    (X, y), (X_val, y_val) = [(images[:limit], labels[:limit]) for (images, labels), limit in
-                              zip(data, (options["limit"], options["val_limit"]))]
+    (X, y), (X_val, y_val) = cli._training_data(options, {})
     cli._write_text(folder / "config.json", json.dumps({"options": options, "model": trial.model}, indent=2) + "\n")
 
     def end_of_epoch(model, metrics):

@@ -213,6 +213,35 @@ def test_limit_cuts_the_training_images_only_and_val_limit_the_test_images(capsy
     assert seen == [(120, 100), (120, 40), (120, 60)]
 
 
+def test_holdout_validates_on_the_last_training_images_and_never_trains_on_them(capsys, data_dir, tmp_path,
+                                                                              monkeypatch):
+    images, labels = read_idx(data_dir / "mnist" / "train-images-idx3-ubyte.gz"), \
+        read_idx(data_dir / "mnist" / "train-labels-idx1-ubyte.gz")
+    seen = []
+    original_fit = SNNClassifier.fit
+
+    def fit_and_record(self, X, y, *, validation_data, **kwargs):
+        seen.append((X.copy(), y.copy(), *validation_data))
+        return original_fit(self, X, y, validation_data=validation_data, **kwargs)
+
+    monkeypatch.setattr(SNNClassifier, "fit", fit_and_record)
+    status, stdout, _ = train(capsys, data_dir, tmp_path / "a", "--epochs", "1", "--holdout", "80")
+    assert status == 0 and "held-out accuracy" in stdout and "(80 images)" in stdout
+    X, y, X_val, y_val = seen[0]
+    np.testing.assert_array_equal(X, images[:220])
+    np.testing.assert_array_equal(y, labels[:220])
+    np.testing.assert_array_equal(X_val, images[220:])
+    np.testing.assert_array_equal(y_val, labels[220:])
+    assert json.loads((tmp_path / "a" / "config.json").read_text())["options"]["holdout"] == 80
+    assert train(capsys, data_dir, tmp_path / "b", "--epochs", "1", "--holdout", "80", "--limit", "50",
+                 "--val-limit", "30")[0] == 0
+    assert [(len(r[0]), len(r[2])) for r in seen[1:]] == [(50, 30)]
+    np.testing.assert_array_equal(seen[1][2], images[220:250])
+    status, _, err = train(capsys, data_dir, tmp_path / "c", "--holdout", "300")
+    assert status == 2 and "--holdout must be below the 300 training images; got 300" in err
+    assert not (tmp_path / "c").exists()
+
+
 def test_train_defaults_are_the_classifier_defaults(capsys, data_dir, tmp_path, monkeypatch):
     """`spikingnn train` with no model option builds exactly SNNClassifier() (the fit is stopped at once)."""
     built = []

@@ -238,8 +238,8 @@ class SNNClassifier:
     trained on 50,000 training images, validated on the other 10,000): Adam at lr 1.5e-3 with a cosine schedule,
     beta 0.95, fast sigmoid of slope 5, and the cross-entropy of the output membrane averaged over time
     (``ce_mem_mean``, whose output neurons integrate without firing). They reach ~97.7 % on MNIST and ~87.8 % on
-    Fashion-MNIST's test sets in 5 epochs. snnTorch's tutorial settings (ce_count,
-    lr 5e-4 constant, slope 25) reach ~97.0 % here.
+    Fashion-MNIST's test sets in 5 epochs. snnTorch's tutorial settings (ce_count, lr 5e-4 constant, slope 25)
+    reach ~97.0 % here.
     """
 
     def __init__(self, hidden=(100,), arch=None, input_shape=None, num_steps=25, encoding="rate", neuron="lif",
